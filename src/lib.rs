@@ -1,4 +1,7 @@
 //! mergeward: a fail-closed merge queue and CI gate bot for Gitea, Forgejo and GitHub.
+//!
+//! Layers (dependencies point one way): `cli` → `forge` | `config` | `error`; `sim` is the
+//! simulated forge that tests, benchmarks and the sandbox stand on.
 pub mod cli;
 pub mod config;
 pub mod error;

@@ -1,0 +1,267 @@
+//! `mergeward forge check`: a read-only diagnostic of the forge, the token and the branch.
+
+use serde::Serialize;
+use serde_json::json;
+
+use super::{Format, GlobalArgs, load_config, print_json};
+use crate::config::Config;
+use crate::error::{Error, ExitCode, Result};
+use crate::forge::{
+    self, ApiCounts, Capabilities, Forge, ForgeError, ForgeKind, Identity, Protection, RepoInfo,
+    Sha,
+};
+
+/// A permission the token evidently lacks.
+#[derive(Debug, Serialize)]
+pub struct MissingPermission {
+    pub permission: String,
+    pub needed_for: String,
+    /// Whether mergeward's main job cannot work without it.
+    pub blocking: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct Report {
+    forge: ForgeKind,
+    url: String,
+    repo: String,
+    branch: String,
+    token_source: String,
+    capabilities: Capabilities,
+    identity: Option<Identity>,
+    repository: Option<RepoInfo>,
+    branch_head: Sha,
+    protection: Protection,
+    open_pull_requests: usize,
+    missing_permissions: Vec<MissingPermission>,
+    api: ApiCounts,
+}
+
+/// Wraps a forge error with what was being read and, for auth failures, where the token
+/// came from (never its value).
+fn ctx(cfg: &Config, what: &str, err: ForgeError) -> Error {
+    let hint = match err.exit_code() {
+        ExitCode::Auth if err.status() == Some(401) => Some(format!(
+            "the forge rejected the token from {}; check that it is valid, not expired, and meant for this server",
+            cfg.token_source()
+        )),
+        ExitCode::Auth => Some(format!(
+            "the token from {} lacks a permission needed to {what}",
+            cfg.token_source()
+        )),
+        ExitCode::NotFound => Some(
+            "check --repo and --branch (a private repository looks absent to a token that cannot read it)".into(),
+        ),
+        ExitCode::CouldNotDecide => Some("the forge could not be read reliably; try again, or raise -v for details".into()),
+        _ => None,
+    };
+    Error::ForgeCtx {
+        context: format!("forge check: could not {what}"),
+        err: Box::new(err),
+        hint,
+    }
+}
+
+pub async fn check(global: &GlobalArgs, format: Format) -> Result<ExitCode> {
+    let cfg = load_config(global)?;
+    let target = cfg.target()?;
+    let branch = cfg.branch().to_string();
+    let f = forge::connect(&target, cfg.http_settings(&target))?;
+
+    let capabilities = f
+        .capabilities()
+        .await
+        .map_err(|e| ctx(&cfg, "read the server version", e))?;
+    let identity = f
+        .identity()
+        .await
+        .map_err(|e| ctx(&cfg, "read the authenticated user", e))?;
+    let repository = f
+        .repository()
+        .await
+        .map_err(|e| ctx(&cfg, &format!("read repository {}", target.repo), e))?;
+    let branch_head = f
+        .branch_head(&branch)
+        .await
+        .map_err(|e| ctx(&cfg, &format!("read branch {branch}"), e))?;
+    let protection = f
+        .protection(&branch)
+        .await
+        .map_err(|e| ctx(&cfg, &format!("read the protection of {branch}"), e))?;
+    let open = f
+        .open_pulls()
+        .await
+        .map_err(|e| ctx(&cfg, "list open pull requests", e))?;
+
+    let missing = missing_permissions(&cfg, &capabilities, repository.as_ref(), &protection);
+    let blocking = missing.iter().any(|m| m.blocking);
+    let configured = cfg.forge_kind();
+    let report = Report {
+        forge: configured,
+        url: target.url.to_string(),
+        repo: target.repo.to_string(),
+        branch,
+        token_source: cfg.token_source(),
+        capabilities,
+        identity,
+        repository,
+        branch_head,
+        protection,
+        open_pull_requests: open.len(),
+        missing_permissions: missing,
+        api: f.counts(),
+    };
+    let exit = if blocking {
+        ExitCode::Auth
+    } else {
+        ExitCode::Success
+    };
+    match format {
+        Format::Json => {
+            let mut v = serde_json::to_value(&report)
+                .map_err(|e| Error::Internal(format!("cannot render the report: {e}")))?;
+            v["exit_code"] = json!(exit.code());
+            v["exit_label"] = json!(exit.label());
+            print_json(&v)?;
+        }
+        Format::Text => print_text(&report, exit),
+    }
+    Ok(exit)
+}
+
+fn missing_permissions(
+    cfg: &Config,
+    caps: &Capabilities,
+    repo: Option<&RepoInfo>,
+    protection: &Protection,
+) -> Vec<MissingPermission> {
+    let mut out = Vec::new();
+    if cfg.token.is_none() {
+        out.push(MissingPermission {
+            permission: "a token".into(),
+            needed_for: "every write (merge, update, label, comment, status) and reads of private repositories".into(),
+            blocking: true,
+        });
+    }
+    if let Some(p) = repo.and_then(|r| r.permissions) {
+        if !p.push {
+            out.push(MissingPermission {
+                permission: "write (push) on the repository".into(),
+                needed_for:
+                    "merging, updating branches, labelling, commenting and posting statuses".into(),
+                blocking: true,
+            });
+        }
+        if !p.admin && matches!(caps.kind, ForgeKind::Gitea | ForgeKind::Forgejo) {
+            out.push(MissingPermission {
+                permission: "repository admin".into(),
+                needed_for: "reading the full branch protection rule (GET /branch_protections: review flags); required contexts and approvals are read from the branch instead".into(),
+                blocking: false,
+            });
+        }
+    }
+    for gap in &protection.gaps {
+        if repo.and_then(|r| r.permissions).is_some_and(|p| !p.admin) {
+            continue; // already reported above
+        }
+        out.push(MissingPermission {
+            permission: match caps.kind {
+                ForgeKind::GitHub => "administration:read".into(),
+                _ => "repository admin".into(),
+            },
+            needed_for: gap.clone(),
+            blocking: false,
+        });
+    }
+    out
+}
+
+fn print_text(r: &Report, exit: ExitCode) {
+    println!(
+        "forge        {} at {} ({})",
+        r.capabilities.kind, r.url, r.capabilities.version
+    );
+    if r.capabilities.kind != r.forge {
+        println!(
+            "             note: configured as {}, the server reports {}",
+            r.forge, r.capabilities.kind
+        );
+    }
+    if let Some((a, b, c)) = r.capabilities.gitea_api {
+        println!(
+            "             Gitea API level {a}.{b}.{c}; job logs API: {}; skipped state: {}",
+            yes(r.capabilities.job_logs_api),
+            yes(r.capabilities.skipped_status_state)
+        );
+    }
+    println!("token        from {}", r.token_source);
+    match &r.identity {
+        Some(i) => println!(
+            "user         {}{}",
+            i.login,
+            if i.site_admin { " (site admin)" } else { "" }
+        ),
+        None => println!("user         not reported by {}", r.capabilities.kind),
+    }
+    match &r.repository {
+        Some(repo) => {
+            let perms = repo
+                .permissions
+                .map(|p| format!("admin={} push={} pull={}", p.admin, p.push, p.pull))
+                .unwrap_or_else(|| "unknown".into());
+            println!(
+                "repository   {} (default branch {}; permissions {perms})",
+                repo.full_name, repo.default_branch
+            );
+        }
+        None => println!("repository   {}", r.repo),
+    }
+    println!("branch       {} at {}", r.branch, r.branch_head);
+    let p = &r.protection;
+    if !p.protected {
+        println!("protection   none");
+    } else {
+        println!(
+            "protection   status checks {}",
+            if p.status_checks_enabled {
+                "enabled"
+            } else {
+                "disabled"
+            }
+        );
+        if p.status_checks_enabled && p.required_contexts.is_empty() {
+            println!(
+                "             required contexts: none listed (Gitea then requires every posted status)"
+            );
+        }
+        for c in &p.required_contexts {
+            println!("             required context: {c}");
+        }
+        match p.required_approvals {
+            Some(n) => println!("             required approvals: {n}"),
+            None => println!("             required approvals: unknown"),
+        }
+    }
+    println!("open PRs     {}", r.open_pull_requests);
+    for m in &r.missing_permissions {
+        println!(
+            "{} {}: needed for {}",
+            if m.blocking {
+                "MISSING    "
+            } else {
+                "note       "
+            },
+            m.permission,
+            m.needed_for
+        );
+    }
+    println!(
+        "api          {} requests, {} pages, {} retries",
+        r.api.requests, r.api.pages, r.api.retries
+    );
+    println!("result       {exit}");
+}
+
+fn yes(b: bool) -> &'static str {
+    if b { "yes" } else { "no" }
+}

@@ -1,0 +1,45 @@
+//! `mergeward sim serve`: the simulated forge as a standalone server.
+
+use std::io::Write;
+use std::path::Path;
+
+use serde_json::json;
+
+use super::{Format, print_json};
+use crate::error::{Error, ExitCode, Result};
+use crate::sim::{Dialect, Scenario, Sim};
+
+pub async fn serve(scenario_path: &Path, port: u16, format: Format) -> Result<ExitCode> {
+    let scenario = Scenario::from_file(scenario_path).map_err(|e| {
+        Error::usage_hint(
+            format!("cannot load scenario: {e}"),
+            "scenarios are JSON files; see fixtures/sim/README.md",
+        )
+    })?;
+    let sim = Sim::start_on(scenario, port).await.map_err(|e| Error::Io {
+        path: format!("127.0.0.1:{port}"),
+        message: format!("cannot start the simulated forge: {e}"),
+    })?;
+    let dialect = match sim.dialect() {
+        Dialect::Gitea => "gitea",
+        Dialect::GitHub => "github",
+    };
+    match format {
+        Format::Json => print_json(&json!({ "url": sim.url(), "dialect": dialect }))?,
+        Format::Text => {
+            println!("{}", sim.url());
+            eprintln!(
+                "simulated {dialect} forge listening on {} (scenario {}); Ctrl-C stops it",
+                sim.url(),
+                scenario_path.display()
+            );
+        }
+    }
+    let _ = std::io::stdout().flush();
+    tokio::signal::ctrl_c().await.map_err(|e| Error::Io {
+        path: "signal".into(),
+        message: format!("cannot wait for Ctrl-C: {e}"),
+    })?;
+    sim.shutdown().await;
+    Ok(ExitCode::Success)
+}

@@ -1,0 +1,488 @@
+//! GitHub (github.com and GHES). Commit statuses and check runs fold into one context map;
+//! required checks are the union of classic protection and rulesets.
+
+use reqwest::Method;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use url::Url;
+
+use super::error::ForgeError;
+use super::http::{HttpClient, display_path};
+use super::types::*;
+use super::wire::{self, key_id, key_number, key_sha};
+use super::{ApiCounts, Forge};
+
+/// GitHub truncates `GET /pulls/{n}/commits` at this many commits.
+const GITHUB_PR_COMMITS_MAX: usize = 250;
+
+/// A GitHub repository.
+#[derive(Debug, Clone)]
+pub struct GitHubForge {
+    http: HttpClient,
+    repo: RepoSlug,
+}
+
+#[derive(Deserialize, Default)]
+struct CheckDto {
+    context: String,
+}
+
+#[derive(Deserialize, Default)]
+struct StatusChecksDto {
+    #[serde(default)]
+    contexts: Vec<String>,
+    #[serde(default)]
+    checks: Vec<CheckDto>,
+}
+
+#[derive(Deserialize, Default)]
+struct BranchProtectionSummaryDto {
+    required_status_checks: Option<StatusChecksDto>,
+}
+
+#[derive(Deserialize)]
+struct BranchCommitDto {
+    sha: String,
+}
+
+#[derive(Deserialize)]
+struct BranchDto {
+    commit: Option<BranchCommitDto>,
+    #[serde(default)]
+    protected: bool,
+    protection: Option<BranchProtectionSummaryDto>,
+}
+
+#[derive(Deserialize)]
+struct ReviewsRuleDto {
+    required_approving_review_count: Option<u32>,
+    #[serde(default)]
+    dismiss_stale_reviews: bool,
+}
+
+#[derive(Deserialize)]
+struct ClassicDto {
+    required_status_checks: Option<StatusChecksDto>,
+    required_pull_request_reviews: Option<ReviewsRuleDto>,
+}
+
+#[derive(Deserialize)]
+struct StatusDto {
+    id: u64,
+    #[serde(default)]
+    context: String,
+    #[serde(default)]
+    state: String,
+    target_url: Option<String>,
+    description: Option<String>,
+    created_at: Option<String>,
+    updated_at: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct CheckRunDto {
+    id: u64,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    status: String,
+    conclusion: Option<String>,
+    details_url: Option<String>,
+    started_at: Option<String>,
+    completed_at: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ReviewDto {
+    id: u64,
+    user: Option<wire::UserRef>,
+    #[serde(default)]
+    state: String,
+    commit_id: Option<String>,
+    submitted_at: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct CommitDto {
+    sha: String,
+    #[serde(default)]
+    parents: Vec<wire::ShaRef>,
+    commit: Option<wire::CommitDetail>,
+}
+
+fn decode_err(method: &str, url: &Url, detail: impl Into<String>) -> ForgeError {
+    ForgeError::Decode {
+        method: method.into(),
+        path: display_path(url),
+        detail: detail.into(),
+    }
+}
+
+impl GitHubForge {
+    pub fn new(http: HttpClient, repo: RepoSlug) -> GitHubForge {
+        GitHubForge { http, repo }
+    }
+
+    fn repo_url(&self, tail: &[&str]) -> Url {
+        let mut segs = vec!["repos", self.repo.owner.as_str(), self.repo.name.as_str()];
+        segs.extend_from_slice(tail);
+        self.http.endpoint(&segs)
+    }
+
+    async fn branch(&self, branch: &str) -> Result<(Url, BranchDto), ForgeError> {
+        let url = self.repo_url(&["branches", branch]);
+        let dto = self.http.get_json(&url).await?;
+        Ok((url, dto))
+    }
+
+    async fn send_ok(
+        &self,
+        method: Method,
+        url: &Url,
+        body: Option<&Value>,
+    ) -> Result<(), ForgeError> {
+        self.http.send(method, url, body).await.map(|_| ())
+    }
+}
+
+fn push_unique(list: &mut Vec<String>, item: String) {
+    if !item.is_empty() && !list.contains(&item) {
+        list.push(item);
+    }
+}
+
+impl Forge for GitHubForge {
+    fn kind(&self) -> ForgeKind {
+        ForgeKind::GitHub
+    }
+
+    fn repo(&self) -> &RepoSlug {
+        &self.repo
+    }
+
+    fn counts(&self) -> ApiCounts {
+        self.http.counts()
+    }
+
+    async fn capabilities(&self) -> Result<Capabilities, ForgeError> {
+        let url = self.http.endpoint(&["rate_limit"]);
+        let resp = self.http.get_raw(&url).await?;
+        let version = resp
+            .header("x-github-enterprise-version")
+            .map(|v| format!("GHES {v}"))
+            .unwrap_or_else(|| "github.com".to_string());
+        let _: Value = serde_json::from_slice(&resp.body)
+            .map_err(|e| decode_err("GET", &url, format!("invalid JSON: {e}")))?;
+        Ok(Capabilities::github(&version))
+    }
+
+    /// The REST subset mergeward is contracted to (`github-subset.json`) has no `GET /user`,
+    /// and installation tokens have no user: GitHub identity is not reported.
+    async fn identity(&self) -> Result<Option<Identity>, ForgeError> {
+        Ok(None)
+    }
+
+    async fn repository(&self) -> Result<Option<RepoInfo>, ForgeError> {
+        Ok(None)
+    }
+
+    async fn protection(&self, branch: &str) -> Result<Protection, ForgeError> {
+        let (_, b) = self.branch(branch).await?;
+        let mut contexts: Vec<String> = Vec::new();
+        let mut gaps = Vec::new();
+        if let Some(rsc) = b.protection.and_then(|p| p.required_status_checks) {
+            for c in rsc.contexts {
+                push_unique(&mut contexts, c);
+            }
+            for c in rsc.checks {
+                push_unique(&mut contexts, c.context);
+            }
+        }
+        let mut approvals: Option<u32> = None;
+        let mut dismiss_stale: Option<bool> = None;
+        let mut classic = false;
+        let classic_url = self.repo_url(&["branches", branch, "protection"]);
+        match self.http.get_json::<ClassicDto>(&classic_url).await {
+            Ok(c) => {
+                classic = true;
+                if let Some(rsc) = c.required_status_checks {
+                    for ctx in rsc.contexts {
+                        push_unique(&mut contexts, ctx);
+                    }
+                    for ch in rsc.checks {
+                        push_unique(&mut contexts, ch.context);
+                    }
+                }
+                if let Some(r) = c.required_pull_request_reviews {
+                    approvals = r.required_approving_review_count;
+                    dismiss_stale = Some(r.dismiss_stale_reviews);
+                } else {
+                    approvals = Some(0);
+                }
+            }
+            // Not protected by classic rules (rulesets may still apply).
+            Err(e) if e.status() == Some(404) => {}
+            Err(e) if matches!(e.status(), Some(401 | 403)) => gaps.push(format!(
+                "classic branch protection needs admin (administration:read) ({e}); required checks were read from GET /branches/{branch} and rulesets, required approvals from rulesets only"
+            )),
+            Err(e) => return Err(e),
+        }
+        let rules_url = self.repo_url(&["rules", "branches", branch]);
+        let rules = self.http.get_all(&rules_url, None, |_| None).await?;
+        let mut rulesets = false;
+        for rule in &rules {
+            let kind = rule.get("type").and_then(Value::as_str).unwrap_or("");
+            let params = rule.get("parameters");
+            match kind {
+                "required_status_checks" => {
+                    rulesets = true;
+                    let list = params
+                        .and_then(|p| p.get("required_status_checks"))
+                        .and_then(Value::as_array)
+                        .ok_or_else(|| {
+                            decode_err(
+                                "GET",
+                                &rules_url,
+                                "required_status_checks rule without a list of checks",
+                            )
+                        })?;
+                    for c in list {
+                        let ctx = c.get("context").and_then(Value::as_str).ok_or_else(|| {
+                            decode_err("GET", &rules_url, "required status check without context")
+                        })?;
+                        push_unique(&mut contexts, ctx.to_string());
+                    }
+                }
+                "pull_request" => {
+                    rulesets = true;
+                    if let Some(n) = params
+                        .and_then(|p| p.get("required_approving_review_count"))
+                        .and_then(Value::as_u64)
+                    {
+                        let n = u32::try_from(n).unwrap_or(u32::MAX);
+                        approvals = Some(approvals.map_or(n, |a| a.max(n)));
+                    }
+                    if params
+                        .and_then(|p| p.get("dismiss_stale_reviews_on_push"))
+                        .and_then(Value::as_bool)
+                        == Some(true)
+                    {
+                        dismiss_stale = Some(true);
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(Protection {
+            branch: branch.to_string(),
+            protected: b.protected || classic || rulesets,
+            status_checks_enabled: !contexts.is_empty(),
+            required_contexts: contexts,
+            required_approvals: approvals,
+            block_on_rejected_reviews: Some(true),
+            block_on_outdated_branch: None,
+            dismiss_stale_approvals: dismiss_stale,
+            source: ProtectionSource::GitHub { classic, rulesets },
+            gaps,
+        })
+    }
+
+    async fn branch_head(&self, branch: &str) -> Result<Sha, ForgeError> {
+        let (url, b) = self.branch(branch).await?;
+        let sha = b
+            .commit
+            .map(|c| c.sha)
+            .ok_or_else(|| decode_err("GET", &url, "branch response has no commit"))?;
+        Sha::parse(&sha)
+            .ok_or_else(|| decode_err("GET", &url, format!("branch commit {sha:?} is not a SHA")))
+    }
+
+    async fn statuses(&self, sha: &Sha) -> Result<CommitStatuses, ForgeError> {
+        let status_url = self.repo_url(&["commits", sha.as_str(), "statuses"]);
+        let mut runs_url = self.repo_url(&["commits", sha.as_str(), "check-runs"]);
+        runs_url.query_pairs_mut().append_pair("filter", "latest");
+        let (statuses, runs) = tokio::try_join!(
+            self.http.get_all_as::<StatusDto>(&status_url, None, key_id),
+            self.http
+                .get_all_as::<CheckRunDto>(&runs_url, Some("check_runs"), key_id),
+        )?;
+        let mut reports: Vec<StatusReport> = statuses
+            .into_iter()
+            .map(|s| StatusReport {
+                id: s.id,
+                context: ContextName(s.context),
+                state: ContextState::from_status(&s.state),
+                kind: ReportKind::CommitStatus,
+                target_url: s.target_url,
+                description: s.description,
+                created_at: s.created_at,
+                updated_at: s.updated_at,
+            })
+            .collect();
+        reports.extend(runs.into_iter().map(|r| StatusReport {
+            id: r.id,
+            state: ContextState::from_check_run(&r.status, r.conclusion.as_deref()),
+            context: ContextName(r.name),
+            kind: ReportKind::CheckRun,
+            target_url: r.details_url,
+            description: r.conclusion,
+            created_at: r.started_at,
+            updated_at: r.completed_at,
+        }));
+        Ok(CommitStatuses::reduce(sha.clone(), reports))
+    }
+
+    /// List items are `pull-request-simple`, which has no `mergeable`: it is `None` here
+    /// until the PR is read on its own.
+    async fn open_pulls(&self) -> Result<Vec<PullRequest>, ForgeError> {
+        let mut url = self.repo_url(&["pulls"]);
+        url.query_pairs_mut()
+            .append_pair("state", "open")
+            .append_pair("sort", "created")
+            .append_pair("direction", "asc");
+        let values = self.http.get_all(&url, None, key_number).await?;
+        let mut pulls = values
+            .iter()
+            .map(|v| wire::pull_from_json(v, &self.repo, &url))
+            .collect::<Result<Vec<_>, _>>()?;
+        pulls.retain(|p| p.state == PrState::Open);
+        pulls.sort_by(|a, b| (&a.created_at, a.number).cmp(&(&b.created_at, b.number)));
+        Ok(pulls)
+    }
+
+    async fn pull(&self, n: PrNumber) -> Result<PullRequest, ForgeError> {
+        let url = self.repo_url(&["pulls", &n.0.to_string()]);
+        let v: Value = self.http.get_json(&url).await?;
+        wire::pull_from_json(&v, &self.repo, &url)
+    }
+
+    async fn pull_commits(&self, n: PrNumber) -> Result<Vec<Commit>, ForgeError> {
+        let url = self.repo_url(&["pulls", &n.0.to_string(), "commits"]);
+        let rows: Vec<CommitDto> = self.http.get_all_as(&url, None, key_sha).await?;
+        if rows.len() >= GITHUB_PR_COMMITS_MAX {
+            return Err(decode_err(
+                "GET",
+                &url,
+                format!(
+                    "the PR has {GITHUB_PR_COMMITS_MAX} or more commits; GitHub truncates this list, so it cannot be proven complete"
+                ),
+            ));
+        }
+        rows.into_iter()
+            .map(|c| wire::commit(c.sha, c.parents, c.commit, None, &url))
+            .collect()
+    }
+
+    async fn reviews(&self, n: PrNumber) -> Result<Vec<Review>, ForgeError> {
+        let url = self.repo_url(&["pulls", &n.0.to_string(), "reviews"]);
+        let rows: Vec<ReviewDto> = self.http.get_all_as(&url, None, key_id).await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                let state = ReviewState::parse(&r.state);
+                Review {
+                    id: r.id,
+                    user: r.user.map(|u| u.login),
+                    dismissed: state == ReviewState::Dismissed,
+                    state,
+                    commit_id: r.commit_id.as_deref().and_then(Sha::parse),
+                    official: true,
+                    stale: false,
+                    submitted_at: r.submitted_at,
+                }
+            })
+            .collect())
+    }
+
+    async fn labels(&self) -> Result<Vec<RepoLabel>, ForgeError> {
+        let url = self.repo_url(&["labels"]);
+        wire::labels(&self.http, &url).await
+    }
+
+    async fn merge(
+        &self,
+        n: PrNumber,
+        expected_head: &Sha,
+        req: &MergeRequest,
+    ) -> Result<(), ForgeError> {
+        let method = match req.method {
+            MergeMethod::Merge => "merge",
+            MergeMethod::Squash => "squash",
+            MergeMethod::Rebase => "rebase",
+            other => {
+                return Err(ForgeError::Unsupported {
+                    what: format!("merge method {}", other.as_str()),
+                    forge: "GitHub (use merge, squash or rebase)".into(),
+                });
+            }
+        };
+        if req.force {
+            return Err(ForgeError::Unsupported {
+                what: "force_merge".into(),
+                forge: "GitHub".into(),
+            });
+        }
+        let url = self.repo_url(&["pulls", &n.0.to_string(), "merge"]);
+        let body = json!({
+            "sha": expected_head.as_str(),
+            "merge_method": method,
+            "commit_title": req.title,
+            "commit_message": req.message,
+        });
+        self.send_ok(Method::PUT, &url, Some(&body)).await
+    }
+
+    async fn update(
+        &self,
+        n: PrNumber,
+        expected_head: &Sha,
+        style: UpdateStyle,
+    ) -> Result<(), ForgeError> {
+        if style != UpdateStyle::Merge {
+            return Err(ForgeError::Unsupported {
+                what: "update style rebase".into(),
+                forge: "GitHub (update-branch merges the base into the PR)".into(),
+            });
+        }
+        let url = self.repo_url(&["pulls", &n.0.to_string(), "update-branch"]);
+        let body = json!({ "expected_head_sha": expected_head.as_str() });
+        self.send_ok(Method::PUT, &url, Some(&body)).await
+    }
+
+    async fn add_label(&self, n: PrNumber, label: &Label) -> Result<(), ForgeError> {
+        let url = self.repo_url(&["issues", &n.0.to_string(), "labels"]);
+        self.send_ok(Method::POST, &url, Some(&json!({ "labels": [label.0] })))
+            .await
+    }
+
+    async fn comment(&self, n: PrNumber, body: &str) -> Result<(), ForgeError> {
+        let url = self.repo_url(&["issues", &n.0.to_string(), "comments"]);
+        self.send_ok(Method::POST, &url, Some(&json!({ "body": body })))
+            .await
+    }
+
+    async fn post_status(&self, sha: &Sha, status: &NewStatus) -> Result<(), ForgeError> {
+        let state = match status.state {
+            ContextState::Success => "success",
+            ContextState::Pending => "pending",
+            ContextState::Failure => "failure",
+            ContextState::Error => "error",
+            ref other => {
+                return Err(ForgeError::Unsupported {
+                    what: format!("commit status state {other}"),
+                    forge: "GitHub (error, failure, pending, success)".into(),
+                });
+            }
+        };
+        let url = self.repo_url(&["statuses", sha.as_str()]);
+        let mut body = json!({
+            "state": state,
+            "context": status.context.0,
+            "description": status.description,
+        });
+        if let Some(t) = &status.target_url {
+            body["target_url"] = json!(t);
+        }
+        self.send_ok(Method::POST, &url, Some(&body)).await
+    }
+}

@@ -6,8 +6,8 @@ mod common;
 use common::contract::Spec;
 use common::*;
 use mergeward::forge::{
-    ContextName, ContextState, Forge, ForgeKind, Label, MergeMethod, MergeRequest, NewStatus, PrNumber,
-    UpdateStyle,
+    ContextName, ContextState, Forge, ForgeKind, Label, MergeMethod, MergeRequest, NewStatus,
+    PrNumber, UpdateStyle,
 };
 use mergeward::sim::{self, Dialect, ProtectionSpec, PullSpec, Sim};
 
@@ -22,14 +22,24 @@ fn specs_for(kind: ForgeKind) -> Vec<Spec> {
 #[test]
 fn every_simulator_route_exists_in_the_specs() {
     for (dialect, specs) in [
-        (Dialect::Gitea, vec![Spec::load("gitea-swagger-v1.22.6.json"), Spec::load("forgejo-swagger-v11.0.1.json")]),
+        (
+            Dialect::Gitea,
+            vec![
+                Spec::load("gitea-swagger-v1.22.6.json"),
+                Spec::load("forgejo-swagger-v11.0.1.json"),
+            ],
+        ),
         (Dialect::GitHub, vec![Spec::load("github-subset.json")]),
     ] {
         let routes = sim::routes(dialect);
         assert!(routes.len() >= 15, "{} routes", routes.len());
         for (method, template) in routes {
             for spec in &specs {
-                assert!(spec.allows(method, template), "{method} {template} is not in {}", spec.name);
+                assert!(
+                    spec.allows(method, template),
+                    "{method} {template} is not in {}",
+                    spec.name
+                );
             }
         }
     }
@@ -55,13 +65,27 @@ async fn exercise(kind: ForgeKind, token: &str) -> Sim {
     let _ = f.pull_commits(PrNumber(1)).await.unwrap();
     let _ = f.reviews(PrNumber(1)).await.unwrap();
     let _ = f.labels().await.unwrap();
-    f.add_label(PrNumber(1), &Label("merge-queue-hold".into())).await.unwrap();
+    f.add_label(PrNumber(1), &Label("merge-queue-hold".into()))
+        .await
+        .unwrap();
     f.comment(PrNumber(1), "hello").await.unwrap();
-    let status = NewStatus { context: ContextName("mergeward/queue".into()), state: ContextState::Pending, description: "queued".into(), target_url: None };
+    let status = NewStatus {
+        context: ContextName("mergeward/queue".into()),
+        state: ContextState::Pending,
+        description: "queued".into(),
+        target_url: None,
+    };
     f.post_status(&head, &status).await.unwrap();
     let h2 = pr_head(&sim, 2);
-    f.update(PrNumber(2), &h2, UpdateStyle::Merge).await.unwrap();
-    let req = MergeRequest { method: MergeMethod::Merge, title: "t".into(), message: "m".into(), force: false };
+    f.update(PrNumber(2), &h2, UpdateStyle::Merge)
+        .await
+        .unwrap();
+    let req = MergeRequest {
+        method: MergeMethod::Merge,
+        title: "t".into(),
+        message: "m".into(),
+        force: false,
+    };
     // The merge may be refused by protection (no approvals, no CI); the request is what counts.
     let _ = f.merge(PrNumber(1), &head, &req).await;
     sim
@@ -74,11 +98,26 @@ async fn every_request_the_clients_send_exists_in_the_specs() {
         for token in [TOKEN, ADMIN_TOKEN] {
             let sim = exercise(kind, token).await;
             let requests = sim.requests();
-            assert!(requests.len() >= 17, "{kind}: only {} requests", requests.len());
+            assert!(
+                requests.len() >= 17,
+                "{kind}: only {} requests",
+                requests.len()
+            );
             for r in &requests {
-                assert!(r.route.is_some(), "{kind}: the simulator does not serve {} {}", r.method, r.path);
+                assert!(
+                    r.route.is_some(),
+                    "{kind}: the simulator does not serve {} {}",
+                    r.method,
+                    r.path
+                );
                 for spec in &specs {
-                    assert!(spec.allows(&r.method, &r.path), "{kind}: {} {} is not in {}", r.method, r.path, spec.name);
+                    assert!(
+                        spec.allows(&r.method, &r.path),
+                        "{kind}: {} {} is not in {}",
+                        r.method,
+                        r.path,
+                        spec.name
+                    );
                 }
             }
             sim.shutdown().await;
@@ -91,12 +130,24 @@ fn the_checker_rejects_misspelled_routes_and_wrong_methods() {
     let gitea = Spec::load("gitea-swagger-v1.22.6.json");
     assert!(gitea.allows("GET", "/api/v1/repos/acme/widgets/pulls/7"));
     assert!(gitea.allows("GET", "/repos/{owner}/{repo}/pulls/{index}/reviews"));
-    assert!(!gitea.allows("GET", "/api/v1/repos/acme/widgets/pull/7"), "misspelled: pull");
-    assert!(!gitea.allows("GET", "/api/v1/repos/acme/widgets/pulls/7/reveiws"), "misspelled: reveiws");
-    assert!(!gitea.allows("PUT", "/api/v1/repos/acme/widgets/pulls/7/merge"), "Gitea merges with POST");
+    assert!(
+        !gitea.allows("GET", "/api/v1/repos/acme/widgets/pull/7"),
+        "misspelled: pull"
+    );
+    assert!(
+        !gitea.allows("GET", "/api/v1/repos/acme/widgets/pulls/7/reveiws"),
+        "misspelled: reveiws"
+    );
+    assert!(
+        !gitea.allows("PUT", "/api/v1/repos/acme/widgets/pulls/7/merge"),
+        "Gitea merges with POST"
+    );
     assert!(!gitea.allows("POST", "/api/v1/version"));
     let github = Spec::load("github-subset.json");
     assert!(github.allows("PUT", "/repos/acme/widgets/pulls/7/update-branch"));
     assert!(!github.allows("PUT", "/repos/acme/widgets/pulls/7/update_branch"));
-    assert!(!github.allows("GET", "/user"), "not in the contracted subset");
+    assert!(
+        !github.allows("GET", "/user"),
+        "not in the contracted subset"
+    );
 }

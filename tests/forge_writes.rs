@@ -9,7 +9,9 @@ use mergeward::forge::{
     ContextName, ContextState, Forge, ForgeKind, Label, MergeMethod, MergeRequest, NewStatus,
     PrNumber, ProtectionSource, Sha, UpdateStyle,
 };
-use mergeward::sim::{CheckRunSpec, Mutation, Permission, ProtectionSpec, PullSpec, Sim, StatusSpec};
+use mergeward::sim::{
+    CheckRunSpec, Mutation, Permission, ProtectionSpec, PullSpec, Sim, StatusSpec,
+};
 
 fn merge_req() -> MergeRequest {
     MergeRequest {
@@ -23,22 +25,35 @@ fn merge_req() -> MergeRequest {
 #[tokio::test]
 async fn a_merge_is_pinned_to_the_evaluated_head() {
     for kind in FLAVORS {
-        let sim = Sim::start(base(kind).pr(PullSpec::new(2).head("other"))).await.unwrap();
+        let sim = Sim::start(base(kind).pr(PullSpec::new(2).head("other")))
+            .await
+            .unwrap();
         let forge = client(&sim, kind);
         let head = pr_head(&sim, 1);
         let base_before = sim.with_state(|s| s.branch_head("main")).unwrap();
 
         // A stale expected head is refused by the forge: nothing merges.
         let stale = pr_head(&sim, 2);
-        let err = forge.merge(PrNumber(1), &stale, &merge_req()).await.expect_err("409");
+        let err = forge
+            .merge(PrNumber(1), &stale, &merge_req())
+            .await
+            .expect_err("409");
         assert_eq!(err.status(), Some(409), "{kind}: {err}");
         assert!(sim.take_mutations().is_empty(), "{kind}");
 
-        forge.merge(PrNumber(1), &head, &merge_req()).await.unwrap_or_else(|e| panic!("{kind}: {e}"));
+        forge
+            .merge(PrNumber(1), &head, &merge_req())
+            .await
+            .unwrap_or_else(|e| panic!("{kind}: {e}"));
         let muts = sim.take_mutations();
         assert_eq!(muts.len(), 1, "{kind}: {muts:?}");
         match &muts[0] {
-            Mutation::Merged { pr, head_sha, force, .. } => {
+            Mutation::Merged {
+                pr,
+                head_sha,
+                force,
+                ..
+            } => {
                 assert_eq!(*pr, 1);
                 assert_eq!(head_sha, head.as_str());
                 assert!(!force);
@@ -56,12 +71,19 @@ async fn a_merge_is_pinned_to_the_evaluated_head() {
 #[tokio::test]
 async fn an_update_gives_the_pr_a_new_head_without_statuses() {
     for kind in FLAVORS {
-        let sim = Sim::start(base(kind).pr(PullSpec::new(3).head("behind").behind()).status(StatusSpec::pr(3, "CI", "success")))
-            .await
-            .unwrap();
+        let sim = Sim::start(
+            base(kind)
+                .pr(PullSpec::new(3).head("behind").behind())
+                .status(StatusSpec::pr(3, "CI", "success")),
+        )
+        .await
+        .unwrap();
         let forge = client(&sim, kind);
         let old = pr_head(&sim, 3);
-        forge.update(PrNumber(3), &old, UpdateStyle::Merge).await.unwrap_or_else(|e| panic!("{kind}: {e}"));
+        forge
+            .update(PrNumber(3), &old, UpdateStyle::Merge)
+            .await
+            .unwrap_or_else(|e| panic!("{kind}: {e}"));
         let new = pr_head(&sim, 3);
         assert_ne!(old, new);
         let muts = sim.take_mutations();
@@ -79,10 +101,15 @@ async fn an_update_gives_the_pr_a_new_head_without_statuses() {
 #[tokio::test]
 async fn labels_comments_and_statuses_are_written() {
     for kind in FLAVORS {
-        let sim = Sim::start(base(kind).label("merge-queue-hold", "ff0000")).await.unwrap();
+        let sim = Sim::start(base(kind).label("merge-queue-hold", "ff0000"))
+            .await
+            .unwrap();
         let forge = client(&sim, kind);
         let head = pr_head(&sim, 1);
-        forge.add_label(PrNumber(1), &Label("merge-queue-hold".into())).await.unwrap_or_else(|e| panic!("{kind}: {e}"));
+        forge
+            .add_label(PrNumber(1), &Label("merge-queue-hold".into()))
+            .await
+            .unwrap_or_else(|e| panic!("{kind}: {e}"));
         forge.comment(PrNumber(1), "held: conflict").await.unwrap();
         forge
             .post_status(
@@ -98,13 +125,25 @@ async fn labels_comments_and_statuses_are_written() {
             .unwrap();
         let muts = sim.take_mutations();
         assert_eq!(muts.len(), 3, "{kind}: {muts:?}");
-        assert!(matches!(&muts[0], Mutation::LabelAdded { pr: 1, label } if label == "merge-queue-hold"), "{kind}: {muts:?}");
-        assert!(matches!(&muts[1], Mutation::Commented { pr: 1, body } if body == "held: conflict"), "{kind}");
-        assert!(matches!(&muts[2], Mutation::StatusPosted { sha, context, state, .. } if sha == head.as_str() && context == "mergeward/queue" && state == "pending"), "{kind}");
+        assert!(
+            matches!(&muts[0], Mutation::LabelAdded { pr: 1, label } if label == "merge-queue-hold"),
+            "{kind}: {muts:?}"
+        );
+        assert!(
+            matches!(&muts[1], Mutation::Commented { pr: 1, body } if body == "held: conflict"),
+            "{kind}"
+        );
+        assert!(
+            matches!(&muts[2], Mutation::StatusPosted { sha, context, state, .. } if sha == head.as_str() && context == "mergeward/queue" && state == "pending"),
+            "{kind}"
+        );
         let st = forge.statuses(&head).await.unwrap();
         assert_eq!(st.state_of("mergeward/queue"), ContextState::Pending);
         // A label the repository does not have is an error naming it, and changes nothing.
-        let err = forge.add_label(PrNumber(1), &Label("no-such-label".into())).await.expect_err("missing");
+        let err = forge
+            .add_label(PrNumber(1), &Label("no-such-label".into()))
+            .await
+            .expect_err("missing");
         if kind != ForgeKind::GitHub {
             assert_eq!(err.exit_code(), ExitCode::NotFound, "{err}");
             assert!(err.to_string().contains("no-such-label"));
@@ -117,20 +156,38 @@ async fn labels_comments_and_statuses_are_written() {
 #[tokio::test]
 async fn gitea_protection_without_admin_comes_from_the_branch_and_names_the_gap() {
     for kind in [ForgeKind::Gitea, ForgeKind::Forgejo] {
-        let sc = base(kind).protect(ProtectionSpec::new("main").contexts(&["CI / test (pull_request)", "lint / *"]).approvals(2).block_on_rejected_reviews());
+        let sc = base(kind).protect(
+            ProtectionSpec::new("main")
+                .contexts(&["CI / test (pull_request)", "lint / *"])
+                .approvals(2)
+                .block_on_rejected_reviews(),
+        );
         let sim = Sim::start(sc).await.unwrap();
-        let p = client(&sim, kind).protection("main").await.unwrap_or_else(|e| panic!("{kind}: {e}"));
+        let p = client(&sim, kind)
+            .protection("main")
+            .await
+            .unwrap_or_else(|e| panic!("{kind}: {e}"));
         assert!(p.protected && p.status_checks_enabled);
-        assert_eq!(p.required_contexts, vec!["CI / test (pull_request)", "lint / *"]);
+        assert_eq!(
+            p.required_contexts,
+            vec!["CI / test (pull_request)", "lint / *"]
+        );
         assert_eq!(p.required_approvals, Some(2));
         assert_eq!(p.source, ProtectionSource::GiteaBranch);
-        assert_eq!(p.block_on_rejected_reviews, None, "unknown without admin, not guessed");
+        assert_eq!(
+            p.block_on_rejected_reviews, None,
+            "unknown without admin, not guessed"
+        );
         assert_eq!(p.gaps.len(), 1, "{:?}", p.gaps);
         assert!(p.gaps[0].contains("admin"));
 
         let admin = client_with(&sim, kind, Some(ADMIN_TOKEN), |_| {});
         let p = admin.protection("main").await.unwrap();
-        assert!(matches!(p.source, ProtectionSource::GiteaRule { .. }), "{:?}", p.source);
+        assert!(
+            matches!(p.source, ProtectionSource::GiteaRule { .. }),
+            "{:?}",
+            p.source
+        );
         assert_eq!(p.block_on_rejected_reviews, Some(true));
         assert!(p.gaps.is_empty());
         assert!(sim.mutations().is_empty());
@@ -142,18 +199,37 @@ async fn gitea_protection_without_admin_comes_from_the_branch_and_names_the_gap(
 async fn github_required_checks_are_the_union_of_classic_protection_and_rulesets() {
     use mergeward::sim::RulesetSpec;
     let sc = base(ForgeKind::GitHub)
-        .protect(ProtectionSpec::new("main").contexts(&["build"]).approvals(1))
+        .protect(
+            ProtectionSpec::new("main")
+                .contexts(&["build"])
+                .approvals(1),
+        )
         .ruleset(RulesetSpec::new("main").contexts(&["lint"]).approvals(2));
     let sim = Sim::start(sc).await.unwrap();
     let admin = client_with(&sim, ForgeKind::GitHub, Some(ADMIN_TOKEN), |_| {});
     let p = admin.protection("main").await.unwrap();
     assert_eq!(p.required_contexts, vec!["build", "lint"]);
-    assert_eq!(p.required_approvals, Some(2), "the stricter of classic and rulesets");
-    assert_eq!(p.source, ProtectionSource::GitHub { classic: true, rulesets: true });
+    assert_eq!(
+        p.required_approvals,
+        Some(2),
+        "the stricter of classic and rulesets"
+    );
+    assert_eq!(
+        p.source,
+        ProtectionSource::GitHub {
+            classic: true,
+            rulesets: true
+        }
+    );
     // Without admin the classic rule is unreadable: a named gap, and checks still found.
     let bot = client(&sim, ForgeKind::GitHub);
     let p = bot.protection("main").await.unwrap();
-    assert!(p.required_contexts.contains(&"lint".to_string()) && p.required_contexts.contains(&"build".to_string()), "{:?}", p.required_contexts);
+    assert!(
+        p.required_contexts.contains(&"lint".to_string())
+            && p.required_contexts.contains(&"build".to_string()),
+        "{:?}",
+        p.required_contexts
+    );
     assert_eq!(p.gaps.len(), 1);
     sim.shutdown().await;
 }
@@ -166,8 +242,15 @@ async fn github_check_runs_and_statuses_fold_by_name() {
         .check_run(CheckRunSpec::pr(1, "lint", Some("success")))
         .check_run(CheckRunSpec::pr(1, "docs", Some("skipped")));
     let sim = Sim::start(sc).await.unwrap();
-    let st = client(&sim, ForgeKind::GitHub).statuses(&pr_head(&sim, 1)).await.unwrap();
-    assert_eq!(st.state_of("build"), ContextState::Failure, "a failing check run beats a green status");
+    let st = client(&sim, ForgeKind::GitHub)
+        .statuses(&pr_head(&sim, 1))
+        .await
+        .unwrap();
+    assert_eq!(
+        st.state_of("build"),
+        ContextState::Failure,
+        "a failing check run beats a green status"
+    );
     assert_eq!(st.state_of("lint"), ContextState::Success);
     assert_eq!(st.state_of("docs"), ContextState::Skipped);
     sim.shutdown().await;
@@ -176,10 +259,15 @@ async fn github_check_runs_and_statuses_fold_by_name() {
 #[tokio::test]
 async fn a_read_only_token_cannot_merge_and_the_error_is_auth() {
     for kind in FLAVORS {
-        let sim = Sim::start(base(kind).user("reader", "tok-reader-1234", Permission::Read)).await.unwrap();
+        let sim = Sim::start(base(kind).user("reader", "tok-reader-1234", Permission::Read))
+            .await
+            .unwrap();
         let reader = client_with(&sim, kind, Some("tok-reader-1234"), |_| {});
         let head: Sha = pr_head(&sim, 1);
-        let err = reader.merge(PrNumber(1), &head, &merge_req()).await.expect_err("403");
+        let err = reader
+            .merge(PrNumber(1), &head, &merge_req())
+            .await
+            .expect_err("403");
         assert_eq!(err.status(), Some(403), "{kind}");
         assert_eq!(err.exit_code(), ExitCode::Auth);
         assert!(sim.mutations().is_empty());

@@ -12,12 +12,18 @@ use mergeward::sim::{Fault, FaultAction, Sim};
 async fn run_binary(args: Vec<String>, envs: Vec<(&'static str, String)>) -> String {
     tokio::task::spawn_blocking(move || {
         let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_mergeward"));
-        cmd.env_clear().args(&args).current_dir(std::env::temp_dir());
+        cmd.env_clear()
+            .args(&args)
+            .current_dir(std::env::temp_dir());
         for (k, v) in envs {
             cmd.env(k, v);
         }
         let out = cmd.output().expect("spawn");
-        format!("{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+        format!(
+            "{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
     })
     .await
     .expect("join")
@@ -36,12 +42,25 @@ async fn no_output_log_or_error_contains_the_token() {
             s.max_retries = 1;
         });
         collected.push(format!("{f:?}"));
-        sim.inject(Fault::new("/repos/{owner}/{repo}/branches/{branch}", FaultAction::Status { code: 500, body: Some(echo.clone()), headers: vec![] }));
+        sim.inject(Fault::new(
+            "/repos/{owner}/{repo}/branches/{branch}",
+            FaultAction::Status {
+                code: 500,
+                body: Some(echo.clone()),
+                headers: vec![],
+            },
+        ));
         let e = f.branch_head("main").await.expect_err("500");
-        assert!(e.to_string().contains("bad credentials"), "the snippet is kept, only the token is masked: {e}");
+        assert!(
+            e.to_string().contains("bad credentials"),
+            "the snippet is kept, only the token is masked: {e}"
+        );
         collected.push(format!("{e}\n{e:?}"));
         sim.clear_faults();
-        sim.inject(Fault::new("/repos/{owner}/{repo}/branches/{branch}", FaultAction::Hang));
+        sim.inject(Fault::new(
+            "/repos/{owner}/{repo}/branches/{branch}",
+            FaultAction::Hang,
+        ));
         let e = f.branch_head("main").await.expect_err("timeout");
         collected.push(format!("{e}\n{e:?}"));
         sim.clear_faults();
@@ -49,24 +68,49 @@ async fn no_output_log_or_error_contains_the_token() {
         let e = f.pull(PrNumber(1)).await.expect_err("malformed");
         collected.push(format!("{e}\n{e:?}"));
         sim.clear_faults();
-        let e = client_with(&sim, kind, Some("tok-CANARY-7f3a9c21-zzz"), |_| {}).open_pulls().await.expect_err("401");
+        let e = client_with(&sim, kind, Some("tok-CANARY-7f3a9c21-zzz"), |_| {})
+            .open_pulls()
+            .await
+            .expect_err("401");
         collected.push(format!("{e}\n{e:?}"));
 
         // Binary error paths with the most verbose logging, including other crates' logs.
         let forge = kind.as_str().to_string();
-        let env_name = if kind == ForgeKind::GitHub { "GITHUB_TOKEN" } else { "GITEA_TOKEN" };
+        let env_name = if kind == ForgeKind::GitHub {
+            "GITHUB_TOKEN"
+        } else {
+            "GITEA_TOKEN"
+        };
         let args = |extra: &[&str]| -> Vec<String> {
-            let mut v: Vec<String> = ["forge", "check", "-vv", "--forge", &forge, "--url", &sim.url(), "--repo", REPO]
-                .iter()
-                .map(|s| s.to_string())
-                .collect();
+            let mut v: Vec<String> = [
+                "forge",
+                "check",
+                "-vv",
+                "--forge",
+                &forge,
+                "--url",
+                &sim.url(),
+                "--repo",
+                REPO,
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
             v.extend(extra.iter().map(|s| s.to_string()));
             v
         };
         for fault in [
             None,
-            Some(FaultAction::Status { code: 500, body: Some(echo.clone()), headers: vec![] }),
-            Some(FaultAction::Status { code: 401, body: Some(echo.clone()), headers: vec![] }),
+            Some(FaultAction::Status {
+                code: 500,
+                body: Some(echo.clone()),
+                headers: vec![],
+            }),
+            Some(FaultAction::Status {
+                code: 401,
+                body: Some(echo.clone()),
+                headers: vec![],
+            }),
             Some(FaultAction::Hang),
         ] {
             sim.clear_faults();
@@ -89,12 +133,37 @@ async fn no_output_log_or_error_contains_the_token() {
             }
         }
         sim.clear_faults();
-        collected.push(run_binary(vec!["config".into(), "show".into(), "--format".into(), "text".into()], vec![(env_name, TOKEN.into())]).await);
-        collected.push(run_binary(vec!["config".into(), "show".into(), "--format".into(), "json".into()], vec![(env_name, TOKEN.into())]).await);
+        collected.push(
+            run_binary(
+                vec![
+                    "config".into(),
+                    "show".into(),
+                    "--format".into(),
+                    "text".into(),
+                ],
+                vec![(env_name, TOKEN.into())],
+            )
+            .await,
+        );
+        collected.push(
+            run_binary(
+                vec![
+                    "config".into(),
+                    "show".into(),
+                    "--format".into(),
+                    "json".into(),
+                ],
+                vec![(env_name, TOKEN.into())],
+            )
+            .await,
+        );
         sim.shutdown().await;
     }
     assert!(collected.len() >= 20);
-    assert!(collected.iter().any(|c| c.contains("GITEA_TOKEN")), "sources are named");
+    assert!(
+        collected.iter().any(|c| c.contains("GITEA_TOKEN")),
+        "sources are named"
+    );
     for text in &collected {
         assert!(!text.contains(TOKEN), "token leaked in:\n{text}");
         assert!(!text.contains("CANARY"), "token leaked in:\n{text}");

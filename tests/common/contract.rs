@@ -20,24 +20,46 @@ impl Spec {
     /// Loads a swagger 2.0 or OpenAPI 3 file.
     pub fn load(file: &str) -> Spec {
         let path = specs_dir().join(file);
-        let text = std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("cannot read {}: {e} (is ../shared beside the checkout?)", path.display()));
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!(
+                "cannot read {}: {e} (is ../shared beside the checkout?)",
+                path.display()
+            )
+        });
         let doc: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{file}: {e}"));
-        let base_path = doc.get("basePath").and_then(Value::as_str).unwrap_or("").to_string();
+        let base_path = doc
+            .get("basePath")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
         let mut operations = Vec::new();
-        let paths = doc.get("paths").and_then(Value::as_object).expect("spec has paths");
+        let paths = doc
+            .get("paths")
+            .and_then(Value::as_object)
+            .expect("spec has paths");
         for (template, item) in paths {
-            let Some(item) = item.as_object() else { continue };
+            let Some(item) = item.as_object() else {
+                continue;
+            };
             let methods: Vec<String> = item
                 .keys()
-                .filter(|m| matches!(m.as_str(), "get" | "post" | "put" | "patch" | "delete" | "head"))
+                .filter(|m| {
+                    matches!(
+                        m.as_str(),
+                        "get" | "post" | "put" | "patch" | "delete" | "head"
+                    )
+                })
                 .map(|m| m.to_ascii_uppercase())
                 .collect();
             for m in methods {
                 operations.push((m, split(template)));
             }
         }
-        Spec { name: file.to_string(), base_path, operations }
+        Spec {
+            name: file.to_string(),
+            base_path,
+            operations,
+        }
     }
 
     /// Whether `method path` (a concrete request path or a template, with or without the
@@ -63,5 +85,8 @@ impl Spec {
 }
 
 fn split(path: &str) -> Vec<String> {
-    path.trim_matches('/').split('/').map(str::to_string).collect()
+    path.trim_matches('/')
+        .split('/')
+        .map(str::to_string)
+        .collect()
 }

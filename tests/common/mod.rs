@@ -6,7 +6,9 @@ pub mod contract;
 
 use std::time::Duration;
 
-use mergeward::forge::{self, AnyForge, ForgeKind, ForgeTarget, HttpSettings, RepoSlug, Secret, Sha};
+use mergeward::forge::{
+    self, AnyForge, ForgeKind, ForgeTarget, HttpSettings, RepoSlug, Secret, Sha,
+};
 use mergeward::sim::{Permission, PullSpec, RecordedRequest, Scenario, Sim};
 
 /// The bot's token in every test. Distinctive, so a leak is easy to find.
@@ -70,5 +72,8 @@ pub fn requests_to(sim: &Sim, method: &str, route: &str) -> Vec<RecordedRequest>
 }
 
 pub fn query_value(r: &RecordedRequest, key: &str) -> Option<String> {
-    r.query.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
+    r.query
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.clone())
 }

@@ -1,0 +1,458 @@
+//! The merge queue's decision rules: pure functions, no I/O, no clock.
+//!
+//! `decide` takes what was observed about the base branch and one candidate and returns a
+//! [`Decision`] with a typed reason. Rule order (first failing rule wins):
+//!
+//! 1. eligibility — not open, draft, opt-out label, fork, wrong base, missing opt-in label → skip
+//! 2. base gate — a push-required context not green on the base head → pause
+//! 3. an official REQUEST_CHANGES on the current head → wait
+//! 4. too few genuine approvals on the current head → wait
+//! 5. behind the base and a required context is red (not merely pending/missing) → wait
+//! 6. behind the base → update
+//! 7. a required context not green → wait
+//! 8. mergeability unknown → wait; conflicting → wait
+//! 9. otherwise → merge (pinned to the evaluated head)
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use globset::{Glob, GlobMatcher};
+use serde::Serialize;
+
+use crate::forge::{
+    CommitStatuses, ContextState, PrNumber, PrState, PullRequest, Review, ReviewState, Sha,
+};
+
+/// How required contexts are named: Gitea/Forgejo use glob patterns, GitHub exact names.
+#[derive(Debug, Clone)]
+pub enum RequiredContexts {
+    Globs(Vec<(String, GlobMatcher)>),
+    Exact(Vec<String>),
+}
+
+impl RequiredContexts {
+    /// Compiles Gitea glob patterns. An invalid pattern is an error, never dropped.
+    pub fn globs(patterns: &[String]) -> Result<RequiredContexts, String> {
+        patterns
+            .iter()
+            .map(|p| {
+                Glob::new(p)
+                    .map(|g| (p.clone(), g.compile_matcher()))
+                    .map_err(|e| format!("required context pattern {p:?} is not a valid glob: {e}"))
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(RequiredContexts::Globs)
+    }
+
+    pub fn names(&self) -> Vec<String> {
+        match self {
+            RequiredContexts::Globs(g) => g.iter().map(|(p, _)| p.clone()).collect(),
+            RequiredContexts::Exact(e) => e.clone(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        match self {
+            RequiredContexts::Globs(g) => g.is_empty(),
+            RequiredContexts::Exact(e) => e.is_empty(),
+        }
+    }
+
+    /// Whether a posted context is one of the required ones.
+    pub fn covers(&self, context: &str) -> bool {
+        match self {
+            RequiredContexts::Globs(g) => g.iter().any(|(_, m)| m.is_match(context)),
+            RequiredContexts::Exact(e) => e.iter().any(|c| c == context),
+        }
+    }
+}
+
+/// Everything the rules need to know about configuration and protection.
+#[derive(Debug, Clone)]
+pub struct QueuePolicy {
+    pub base_branch: String,
+    pub required: RequiredContexts,
+    pub required_approvals: u32,
+    /// Logins whose approvals count; empty means any official reviewer.
+    pub reviewers: BTreeSet<String>,
+    pub push_required_contexts: Vec<String>,
+    /// States that count as green. By default only `success`.
+    pub green_states: BTreeSet<String>,
+    /// Any official REQUEST_CHANGES blocks, not only one from the roster.
+    pub request_changes_from_anyone_blocks: bool,
+    pub allow_force_merge: bool,
+    /// Labels that keep a PR out of the queue (the hold label is always among them).
+    pub opt_out_labels: BTreeSet<String>,
+    pub queue_label: String,
+    pub auto_discover: bool,
+}
+
+impl QueuePolicy {
+    pub fn is_green(&self, s: &ContextState) -> bool {
+        self.green_states.contains(s.as_str())
+    }
+}
+
+/// What happens to a candidate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Merge { force: bool },
+    Update,
+    Wait,
+    Skip,
+    Pause,
+}
+
+impl Action {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Action::Merge { .. } => "merge",
+            Action::Update => "update",
+            Action::Wait => "wait",
+            Action::Skip => "skip",
+            Action::Pause => "pause",
+        }
+    }
+}
+
+/// Why. Each reason has a stable code (for the ledger and envelopes) and a text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "code")]
+pub enum Reason {
+    Ready { forced_past: Vec<String> },
+    NotOpen,
+    Draft,
+    OptOut { label: String },
+    NotQueued { queue_label: String },
+    Fork,
+    WrongBase { base: String },
+    BaseNotGreen { contexts: Vec<(String, String)> },
+    RequestChanges { by: Vec<String> },
+    InsufficientApprovals { have: Vec<String>, need: u32 },
+    BehindWithRedRequired { contexts: Vec<(String, String)> },
+    Behind,
+    RequiredNotGreen { contexts: Vec<(String, String)> },
+    MergeabilityUnknown,
+    Conflicts,
+}
+
+impl Reason {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Reason::Ready { .. } => "ready",
+            Reason::NotOpen => "not_open",
+            Reason::Draft => "draft",
+            Reason::OptOut { .. } => "opt_out",
+            Reason::NotQueued { .. } => "not_queued",
+            Reason::Fork => "fork",
+            Reason::WrongBase { .. } => "wrong_base",
+            Reason::BaseNotGreen { .. } => "base_not_green",
+            Reason::RequestChanges { .. } => "request_changes",
+            Reason::InsufficientApprovals { .. } => "insufficient_approvals",
+            Reason::BehindWithRedRequired { .. } => "behind_with_red_required",
+            Reason::Behind => "behind",
+            Reason::RequiredNotGreen { .. } => "required_not_green",
+            Reason::MergeabilityUnknown => "mergeability_unknown",
+            Reason::Conflicts => "conflicts",
+        }
+    }
+
+    pub fn text(&self) -> String {
+        let list = |v: &[(String, String)]| {
+            v.iter()
+                .map(|(c, s)| format!("{c}={s}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        match self {
+            Reason::Ready { forced_past } if forced_past.is_empty() => "ready".into(),
+            Reason::Ready { forced_past } => format!(
+                "ready (force_merge past non-required: {})",
+                forced_past.join(", ")
+            ),
+            Reason::NotOpen => "the PR is not open".into(),
+            Reason::Draft => "the PR is a draft".into(),
+            Reason::OptOut { label } => format!("the PR carries the opt-out label {label:?}"),
+            Reason::NotQueued { queue_label } => {
+                format!("auto-discover is off and the PR lacks the label {queue_label:?}")
+            }
+            Reason::Fork => "PRs from forks are not supported by the queue".into(),
+            Reason::WrongBase { base } => {
+                format!("the PR targets {base:?}, not the queue's branch")
+            }
+            Reason::BaseNotGreen { contexts } => {
+                format!(
+                    "base branch required contexts not green: {}",
+                    list(contexts)
+                )
+            }
+            Reason::RequestChanges { by } => {
+                format!(
+                    "open REQUEST_CHANGES on the current head from: {}",
+                    by.join(", ")
+                )
+            }
+            Reason::InsufficientApprovals { have, need } => format!(
+                "insufficient genuine approvals on the current head: have {} ({}), need {need}",
+                have.len(),
+                if have.is_empty() {
+                    "none".to_string()
+                } else {
+                    have.join(", ")
+                }
+            ),
+            Reason::BehindWithRedRequired { contexts } => format!(
+                "behind the base, but required contexts are red on the head: {} (fix them first; an update would only churn CI)",
+                list(contexts)
+            ),
+            Reason::Behind => "the PR head does not contain the current base head".into(),
+            Reason::RequiredNotGreen { contexts } => {
+                format!("required contexts not green: {}", list(contexts))
+            }
+            Reason::MergeabilityUnknown => {
+                "the forge has not computed mergeability yet (mergeable is not true)".into()
+            }
+            Reason::Conflicts => "the PR is not mergeable (conflicts)".into(),
+        }
+    }
+}
+
+/// A decision about one PR, pinned to the SHAs it was made on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Decision {
+    pub pr: PrNumber,
+    pub head: Sha,
+    pub base_head: Sha,
+    pub action: Action,
+    pub reason: Reason,
+}
+
+/// The base branch as observed.
+#[derive(Debug, Clone)]
+pub struct BaseState {
+    pub head: Sha,
+    pub statuses: CommitStatuses,
+}
+
+/// One candidate as observed.
+#[derive(Debug, Clone)]
+pub struct CandidateState {
+    pub pr: PullRequest,
+    /// Whether the PR head contains the base head (merge base or commit list).
+    pub contains_base: bool,
+    pub statuses: CommitStatuses,
+    pub reviews: Vec<Review>,
+}
+
+/// Why a PR is not even a candidate, from its listing alone (cheap: no further reads).
+pub fn ineligible(policy: &QueuePolicy, pr: &PullRequest) -> Option<Reason> {
+    if pr.state != PrState::Open || pr.merged {
+        return Some(Reason::NotOpen);
+    }
+    if let Some(l) = pr
+        .labels
+        .iter()
+        .find(|l| policy.opt_out_labels.contains(&l.0))
+    {
+        return Some(Reason::OptOut { label: l.0.clone() });
+    }
+    if pr.draft {
+        return Some(Reason::Draft);
+    }
+    if !policy.auto_discover && !pr.labels.iter().any(|l| l.0 == policy.queue_label) {
+        return Some(Reason::NotQueued {
+            queue_label: policy.queue_label.clone(),
+        });
+    }
+    if pr.base_ref != policy.base_branch {
+        return Some(Reason::WrongBase {
+            base: pr.base_ref.clone(),
+        });
+    }
+    if pr.is_fork {
+        return Some(Reason::Fork);
+    }
+    None
+}
+
+/// The state of each required context: a glob that matches nothing is `missing`; several
+/// matches are green only if all are.
+pub fn required_states(policy: &QueuePolicy, st: &CommitStatuses) -> Vec<(String, ContextState)> {
+    let fold = |matched: Vec<&ContextState>| -> ContextState {
+        if matched.is_empty() {
+            return ContextState::Missing;
+        }
+        match matched.iter().find(|s| !policy.is_green(s)) {
+            None => (*matched[0]).clone(),
+            Some(_) => matched
+                .into_iter()
+                .filter(|s| !policy.is_green(s))
+                .cloned()
+                .reduce(ContextState::worst)
+                .unwrap_or(ContextState::Missing),
+        }
+    };
+    match &policy.required {
+        RequiredContexts::Exact(names) => {
+            names.iter().map(|n| (n.clone(), st.state_of(n))).collect()
+        }
+        RequiredContexts::Globs(globs) => globs
+            .iter()
+            .map(|(pattern, m)| {
+                let matched: Vec<&ContextState> = st
+                    .latest
+                    .iter()
+                    .filter(|(name, _)| m.is_match(&name.0))
+                    .map(|(_, r)| &r.state)
+                    .collect();
+                (pattern.clone(), fold(matched))
+            })
+            .collect(),
+    }
+}
+
+/// Approvers and blocking reviewers on the current head.
+pub fn genuine_reviews(
+    policy: &QueuePolicy,
+    reviews: &[Review],
+    head: &Sha,
+) -> (BTreeSet<String>, BTreeSet<String>) {
+    // Latest verdict per reviewer (APPROVED or REQUEST_CHANGES), by review id.
+    let mut latest: BTreeMap<&str, &Review> = BTreeMap::new();
+    for r in reviews {
+        let Some(user) = r.user.as_deref() else {
+            continue;
+        };
+        if !matches!(r.state, ReviewState::Approved | ReviewState::RequestChanges) {
+            continue;
+        }
+        match latest.get(user) {
+            Some(prev) if prev.id > r.id => {}
+            _ => {
+                latest.insert(user, r);
+            }
+        }
+    }
+    let on_head = |r: &Review| r.commit_id.as_ref().is_none_or(|c| c == head);
+    let in_roster = |u: &str| policy.reviewers.is_empty() || policy.reviewers.contains(u);
+    let mut approvers = BTreeSet::new();
+    let mut blockers = BTreeSet::new();
+    for (user, r) in latest {
+        if !r.official || r.dismissed {
+            continue;
+        }
+        match r.state {
+            ReviewState::Approved if !r.stale && on_head(r) && in_roster(user) => {
+                approvers.insert(user.to_string());
+            }
+            ReviewState::RequestChanges
+                if on_head(r) && (policy.request_changes_from_anyone_blocks || in_roster(user)) =>
+            {
+                blockers.insert(user.to_string());
+            }
+            _ => {}
+        }
+    }
+    (approvers, blockers)
+}
+
+fn not_green(policy: &QueuePolicy, states: &[(String, ContextState)]) -> Vec<(String, String)> {
+    states
+        .iter()
+        .filter(|(_, s)| !policy.is_green(s))
+        .map(|(c, s)| (c.clone(), s.as_str().to_string()))
+        .collect()
+}
+
+/// The base gate: push-required contexts green on the base head.
+pub fn base_gate(policy: &QueuePolicy, base: &BaseState) -> Option<Reason> {
+    let states: Vec<(String, ContextState)> = policy
+        .push_required_contexts
+        .iter()
+        .map(|c| (c.clone(), base.statuses.state_of(c)))
+        .collect();
+    let red = not_green(policy, &states);
+    (!red.is_empty()).then_some(Reason::BaseNotGreen { contexts: red })
+}
+
+/// Decides one candidate. Pure.
+pub fn decide(policy: &QueuePolicy, base: &BaseState, c: &CandidateState) -> Decision {
+    let verdict = |action: Action, reason: Reason| Decision {
+        pr: c.pr.number,
+        head: c.pr.head_sha.clone(),
+        base_head: base.head.clone(),
+        action,
+        reason,
+    };
+    if let Some(reason) = ineligible(policy, &c.pr) {
+        return verdict(Action::Skip, reason);
+    }
+    if let Some(reason) = base_gate(policy, base) {
+        return verdict(Action::Pause, reason);
+    }
+    let (approvers, blockers) = genuine_reviews(policy, &c.reviews, &c.pr.head_sha);
+    if !blockers.is_empty() {
+        return verdict(
+            Action::Wait,
+            Reason::RequestChanges {
+                by: blockers.into_iter().collect(),
+            },
+        );
+    }
+    if (approvers.len() as u64) < u64::from(policy.required_approvals) {
+        return verdict(
+            Action::Wait,
+            Reason::InsufficientApprovals {
+                have: approvers.into_iter().collect(),
+                need: policy.required_approvals,
+            },
+        );
+    }
+    let required = required_states(policy, &c.statuses);
+    if !c.contains_base {
+        let red: Vec<(String, String)> = required
+            .iter()
+            .filter(|(_, s)| {
+                !policy.is_green(s) && !matches!(s, ContextState::Pending | ContextState::Missing)
+            })
+            .map(|(n, s)| (n.clone(), s.as_str().to_string()))
+            .collect();
+        if !red.is_empty() {
+            return verdict(
+                Action::Wait,
+                Reason::BehindWithRedRequired { contexts: red },
+            );
+        }
+        return verdict(Action::Update, Reason::Behind);
+    }
+    let not_green_required = not_green(policy, &required);
+    if !not_green_required.is_empty() {
+        return verdict(
+            Action::Wait,
+            Reason::RequiredNotGreen {
+                contexts: not_green_required,
+            },
+        );
+    }
+    match c.pr.mergeable {
+        None => return verdict(Action::Wait, Reason::MergeabilityUnknown),
+        Some(false) => return verdict(Action::Wait, Reason::Conflicts),
+        Some(true) => {}
+    }
+    let forced_past: Vec<String> = if policy.allow_force_merge {
+        c.statuses
+            .latest
+            .iter()
+            .filter(|(name, r)| !policy.required.covers(&name.0) && !policy.is_green(&r.state))
+            .map(|(name, _)| name.0.clone())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    verdict(
+        Action::Merge {
+            force: !forced_past.is_empty(),
+        },
+        Reason::Ready { forced_past },
+    )
+}

@@ -130,13 +130,20 @@ fn the_checker_rejects_misspelled_routes_and_wrong_methods() {
     let gitea = Spec::load("gitea-swagger-v1.22.6.json");
     assert!(gitea.allows("GET", "/api/v1/repos/acme/widgets/pulls/7"));
     assert!(gitea.allows("GET", "/repos/{owner}/{repo}/pulls/{index}/reviews"));
+    assert!(gitea.allows(
+        "POST",
+        "/api/v1/repos/acme/widgets/pulls/7/reviews/3/dismissals"
+    ));
     assert!(
         !gitea.allows("GET", "/api/v1/repos/acme/widgets/pull/7"),
         "misspelled: pull"
     );
     assert!(
-        !gitea.allows("GET", "/api/v1/repos/acme/widgets/pulls/7/reveiws"),
-        "misspelled: reveiws"
+        !gitea.allows(
+            "POST",
+            "/api/v1/repos/acme/widgets/pulls/7/reviews/3/dismisal"
+        ),
+        "misspelled: dismisal"
     );
     assert!(
         !gitea.allows("PUT", "/api/v1/repos/acme/widgets/pulls/7/merge"),

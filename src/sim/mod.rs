@@ -1,1 +1,489 @@
+//! The simulated forge: an in-process HTTP server speaking the Gitea (and Forgejo) and
+//! GitHub REST dialects, backed by mutable [`SimState`], with request recording and
+//! fault injection.
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! use mergeward::sim::*;
+//! let sim = Sim::start(Scenario::gitea("acme/widgets").user("bot", "t0k", Permission::Write)
+//!     .pr(PullSpec::new(1))).await?;
+//! let head = sim.with_state(|s| s.pull(1).head_sha.clone());
+//! # let _ = head; sim.shutdown().await; Ok(()) }
+//! ```
 
+mod faults;
+mod gitea;
+mod github;
+mod http;
+mod record;
+mod scenario;
+mod state;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::response::Response;
+use serde_json::Value;
+use tokio::sync::watch;
+
+pub use faults::{CallMatch, Fault, FaultAction};
+pub use record::{Mutation, RecordedRequest};
+pub use scenario::*;
+pub use state::SimState;
+/// State model types (commits, statuses, pull requests, ...).
+pub mod model {
+    pub use super::state::{
+        BranchProtection, CheckRun, Comment, Commit, CommitStatus, Label, Paging, PullRequest,
+        Review, Ruleset, User,
+    };
+}
+
+use faults::FaultSet;
+use http::{Req, Resp};
+
+/// The REST dialect a sim speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Dialect {
+    /// Gitea and Forgejo (`/api/v1`).
+    Gitea,
+    /// GitHub (API at the root).
+    GitHub,
+}
+
+/// Routes served by a dialect: `(METHOD, template)`. Gitea templates are relative to `/api/v1`.
+pub fn routes(dialect: Dialect) -> Vec<(&'static str, &'static str)> {
+    match dialect {
+        Dialect::Gitea => gitea::ROUTES.to_vec(),
+        Dialect::GitHub => github::ROUTES.to_vec(),
+    }
+}
+
+/// Deterministic 40-hex-char pseudo SHA for a seed (FNV-1a + splitmix64 expansion).
+pub fn fake_sha(seed: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in seed.as_bytes() {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    let mut x = h;
+    let mut next = || {
+        x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = x;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    };
+    let (a, b, c) = (next(), next(), next());
+    format!("{a:016x}{b:016x}{:08x}", c >> 32)
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+struct Shared {
+    dialect: Dialect,
+    base_url: String,
+    state: Mutex<SimState>,
+    faults: Mutex<FaultSet>,
+    requests: Mutex<Vec<RecordedRequest>>,
+    seq: AtomicU64,
+    shutdown: watch::Receiver<bool>,
+}
+
+/// A running simulated forge. Dropping it stops the server (without waiting).
+pub struct Sim {
+    shared: Arc<Shared>,
+    stop: watch::Sender<bool>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Sim {
+    /// Start on `127.0.0.1:0`.
+    pub async fn start(scenario: Scenario) -> std::io::Result<Sim> {
+        Sim::start_on(scenario, 0).await
+    }
+
+    /// Start on `127.0.0.1:port`.
+    pub async fn start_on(scenario: Scenario, port: u16) -> std::io::Result<Sim> {
+        let state = SimState::from_scenario(&scenario)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()))?;
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+        let addr = listener.local_addr()?;
+        let (stop, stop_rx) = watch::channel(false);
+        let mut faults = FaultSet::default();
+        for f in &state.initial_faults {
+            faults.push(f.clone());
+        }
+        let shared = Arc::new(Shared {
+            dialect: state.dialect,
+            base_url: format!("http://127.0.0.1:{}", addr.port()),
+            state: Mutex::new(state),
+            faults: Mutex::new(faults),
+            requests: Mutex::new(Vec::new()),
+            seq: AtomicU64::new(0),
+            shutdown: stop_rx.clone(),
+        });
+        let app = Router::new().fallback(handle).with_state(shared.clone());
+        let mut graceful = stop_rx;
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = graceful.wait_for(|v| *v).await;
+                })
+                .await;
+        });
+        Ok(Sim {
+            shared,
+            stop,
+            task: Some(task),
+        })
+    }
+
+    /// Server root, e.g. `http://127.0.0.1:41234` (Gitea clients append `/api/v1`).
+    pub fn url(&self) -> String {
+        self.shared.base_url.clone()
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.shared.dialect
+    }
+
+    /// All requests so far (in arrival order).
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        let mut v = lock(&self.shared.requests).clone();
+        v.sort_by_key(|r| r.seq);
+        v
+    }
+
+    /// Forget recorded requests.
+    pub fn clear_requests(&self) {
+        lock(&self.shared.requests).clear();
+    }
+
+    pub fn mutations(&self) -> Vec<Mutation> {
+        lock(&self.shared.state).mutations.clone()
+    }
+
+    /// Drain the mutation log.
+    pub fn take_mutations(&self) -> Vec<Mutation> {
+        std::mem::take(&mut lock(&self.shared.state).mutations)
+    }
+
+    pub fn inject(&self, fault: Fault) {
+        lock(&self.shared.faults).push(fault);
+    }
+
+    pub fn clear_faults(&self) {
+        lock(&self.shared.faults).clear();
+    }
+
+    /// Change the per-request latency at runtime.
+    pub fn set_latency_ms(&self, ms: u64) {
+        lock(&self.shared.state).latency_ms = ms;
+    }
+
+    /// Read or change the state (don't hold across awaits; the server blocks meanwhile).
+    pub fn with_state<R>(&self, f: impl FnOnce(&mut SimState) -> R) -> R {
+        f(&mut lock(&self.shared.state))
+    }
+
+    /// Stop the server: ends hanging requests and waits (up to 2 s) for connections to close.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        if let Some(mut task) = self.task.take()
+            && tokio::time::timeout(Duration::from_secs(2), &mut task)
+                .await
+                .is_err()
+        {
+            task.abort();
+        }
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+async fn sleep_or_shutdown(ms: u64, shutdown: &watch::Receiver<bool>) {
+    let mut rx = shutdown.clone();
+    tokio::select! {
+        _ = tokio::time::sleep(Duration::from_millis(ms)) => {}
+        _ = rx.wait_for(|v| *v) => {}
+    }
+}
+
+fn authenticate(
+    st: &SimState,
+    dialect: Dialect,
+    header: Option<&str>,
+    query: &[(String, String)],
+) -> Option<state::User> {
+    let token = match header {
+        Some(h) => {
+            let (scheme, tok) = h.trim().split_once(' ')?;
+            let ok = match dialect {
+                // Gitea 1.22: `token` is case-sensitive, `bearer` case-insensitive.
+                Dialect::Gitea => scheme == "token" || scheme.eq_ignore_ascii_case("bearer"),
+                Dialect::GitHub => {
+                    scheme.eq_ignore_ascii_case("token") || scheme.eq_ignore_ascii_case("bearer")
+                }
+            };
+            if !ok {
+                return None;
+            }
+            tok.trim().to_string()
+        }
+        None if dialect == Dialect::Gitea => query
+            .iter()
+            .find(|(k, _)| k == "token" || k == "access_token")
+            .map(|(_, v)| v.clone())?,
+        None => return None,
+    };
+    st.user_by_token(&token).cloned()
+}
+
+fn finish(
+    resp: Resp,
+    dialect: Dialect,
+    user: Option<&state::User>,
+    st_rate: Option<(u64, u64, i64)>,
+) -> Response {
+    let mut b = Response::builder().status(resp.status);
+    let body = match (&resp.raw, &resp.body) {
+        (Some(raw), _) => raw.clone(),
+        (None, Some(v)) => v.to_string(),
+        (None, None) => String::new(),
+    };
+    let has_ct = resp.get_header("content-type").is_some();
+    if !has_ct && !body.is_empty() {
+        b = b.header(
+            "Content-Type",
+            match dialect {
+                Dialect::Gitea => "application/json;charset=utf-8",
+                Dialect::GitHub => "application/json; charset=utf-8",
+            },
+        );
+    }
+    if dialect == Dialect::GitHub {
+        b = b.header("X-GitHub-Media-Type", "github.v3; format=json");
+        if let Some((limit, used, reset)) = st_rate {
+            b = b
+                .header("X-RateLimit-Limit", limit)
+                .header("X-RateLimit-Remaining", limit.saturating_sub(used))
+                .header("X-RateLimit-Used", used)
+                .header("X-RateLimit-Reset", reset)
+                .header("X-RateLimit-Resource", "core");
+        }
+        if let Some(scopes) = user.and_then(|u| u.scopes.as_ref()) {
+            b = b.header("X-OAuth-Scopes", scopes.join(", "));
+        }
+    }
+    for (k, v) in &resp.headers {
+        b = b.header(k.as_str(), v.as_str());
+    }
+    b.body(Body::from(body)).unwrap_or_else(|_| {
+        let mut r = Response::new(Body::from("invalid fault header"));
+        *r.status_mut() = axum::http::StatusCode::INTERNAL_SERVER_ERROR;
+        r
+    })
+}
+
+fn array_slot(v: &mut Value) -> Option<&mut Vec<Value>> {
+    if v.is_array() {
+        return v.as_array_mut();
+    }
+    let key = ["check_runs", "statuses", "workflow_runs", "jobs"]
+        .into_iter()
+        .find(|k| v.get(*k).is_some_and(Value::is_array))?;
+    v.get_mut(key).and_then(Value::as_array_mut)
+}
+
+fn apply_post_fault(resp: &mut Resp, action: &FaultAction) {
+    match action {
+        FaultAction::MalformedJson => {
+            let full = resp
+                .body
+                .as_ref()
+                .map(|b| b.to_string())
+                .unwrap_or_else(|| "{\"message\":\"\"}".to_string());
+            let mut cut = (full.len() / 2)
+                .max(1)
+                .min(full.len().saturating_sub(1))
+                .max(1);
+            while cut < full.len() && !full.is_char_boundary(cut) {
+                cut += 1;
+            }
+            resp.raw = Some(full[..cut.min(full.len())].to_string());
+            resp.status = 200;
+        }
+        FaultAction::TruncatePage { keep } => {
+            if let Some(arr) = resp.body.as_mut().and_then(array_slot) {
+                arr.truncate(*keep);
+            }
+        }
+        FaultAction::WrongTotalCount { total } => {
+            resp.set_header("X-Total-Count", total);
+            if let Some(Value::Object(o)) = resp.body.as_mut()
+                && o.contains_key("total_count")
+            {
+                o.insert("total_count".to_string(), Value::from(*total));
+            }
+        }
+        FaultAction::NonArrayPage => {
+            if let Some(items) = resp.body.take() {
+                resp.body = Some(
+                    serde_json::json!({"message": "simulated: object instead of a list", "items": items}),
+                );
+            }
+            resp.status = 200;
+        }
+        _ => {}
+    }
+}
+
+async fn handle(State(sh): State<Arc<Shared>>, req: Request) -> Response {
+    let seq = sh.seq.fetch_add(1, Ordering::SeqCst) + 1;
+    let (parts, body) = req.into_parts();
+    let bytes = axum::body::to_bytes(body, 32 << 20)
+        .await
+        .unwrap_or_default();
+    let method = parts.method.as_str().to_ascii_uppercase();
+    let path = parts.uri.path().to_string();
+    let query = http::parse_query(parts.uri.query().unwrap_or(""));
+    let dialect = sh.dialect;
+    let table = match dialect {
+        Dialect::Gitea => gitea::ROUTES,
+        Dialect::GitHub => github::ROUTES,
+    };
+    let api_path = match dialect {
+        Dialect::Gitea => path.strip_prefix("/api/v1").filter(|p| p.starts_with('/')),
+        Dialect::GitHub => Some(path.as_str()),
+    };
+    let matched = api_path.and_then(|p| http::match_route(table, &method, p));
+    let route = matched.as_ref().map(|m| m.0);
+    let body_json = if bytes.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        Some(serde_json::from_slice::<Value>(&bytes).map_err(|e| e.to_string()))
+    };
+    let auth = parts
+        .headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok());
+    let (user, latency) = {
+        let st = lock(&sh.state);
+        (authenticate(&st, dialect, auth, &query), st.latency_ms)
+    };
+    let fired = lock(&sh.faults).evaluate(&method, route, &query);
+    let mut rec = RecordedRequest {
+        seq,
+        method: method.clone(),
+        path: path.clone(),
+        route: route.map(str::to_string),
+        query: query.clone(),
+        body: body_json.as_ref().and_then(|r| r.as_ref().ok().cloned()),
+        status: 0,
+        user: user.as_ref().map(|u| u.login.clone()),
+    };
+    let delay = latency.saturating_add(fired.delay_ms);
+    if delay > 0 {
+        sleep_or_shutdown(delay, &sh.shutdown).await;
+    }
+    if matches!(fired.action, Some(FaultAction::Hang)) {
+        lock(&sh.requests).push(rec);
+        sleep_or_shutdown(3_600_000, &sh.shutdown).await;
+        return finish(
+            http::dialect_err(dialect, &sh.base_url, 503, "simulator shutting down"),
+            dialect,
+            None,
+            None,
+        );
+    }
+    let mut rate = None;
+    let resp = match &fired.action {
+        Some(FaultAction::Status {
+            code,
+            body,
+            headers,
+        }) => {
+            let mut r = match body {
+                Some(b) => {
+                    let mut r = Resp::empty(*code);
+                    r.raw = Some(b.clone());
+                    if serde_json::from_str::<Value>(b).is_ok() {
+                        r.set_header("Content-Type", "application/json");
+                    } else {
+                        r.set_header("Content-Type", "text/plain; charset=utf-8");
+                    }
+                    r
+                }
+                None => {
+                    let reason = axum::http::StatusCode::from_u16(*code)
+                        .ok()
+                        .and_then(|s| s.canonical_reason())
+                        .unwrap_or("simulated fault");
+                    http::dialect_err(dialect, &sh.base_url, *code, reason)
+                }
+            };
+            for (k, v) in headers {
+                r.set_header(k, v);
+            }
+            r
+        }
+        action => {
+            let mut st = lock(&sh.state);
+            for pr in &fired.move_heads {
+                st.push_to_pr(*pr);
+            }
+            let mut r = match matched {
+                None => http::dialect_err(
+                    dialect,
+                    &sh.base_url,
+                    404,
+                    match dialect {
+                        Dialect::Gitea => "The target couldn't be found.",
+                        Dialect::GitHub => "Not Found",
+                    },
+                ),
+                Some((route, params)) => {
+                    let ctx = Req {
+                        method: method.clone(),
+                        path: path.clone(),
+                        route,
+                        params,
+                        query,
+                        body: body_json,
+                        user: user.clone(),
+                        base_url: sh.base_url.clone(),
+                        shift_page: matches!(action, Some(FaultAction::ShiftPage)),
+                    };
+                    if dialect == Dialect::GitHub && route != "/rate_limit" && user.is_some() {
+                        st.rate_used += 1;
+                    }
+                    match dialect {
+                        Dialect::Gitea => gitea::dispatch(&mut st, &ctx),
+                        Dialect::GitHub => github::dispatch(&mut st, &ctx),
+                    }
+                }
+            };
+            if user.is_some() {
+                rate = Some((st.rate_limit, st.rate_used, st.rate_reset));
+            }
+            drop(st);
+            if let Some(a) = action {
+                apply_post_fault(&mut r, a);
+            }
+            r
+        }
+    };
+    rec.status = resp.status;
+    lock(&sh.requests).push(rec);
+    finish(resp, dialect, user.as_ref(), rate)
+}

@@ -77,8 +77,7 @@ impl Spec {
                 && tpl.len() == segs.len()
                 && tpl.iter().zip(&segs).all(|(t, s)| {
                     let t_param = t.starts_with('{') && t.ends_with('}');
-                    let s_param = s.starts_with('{') && s.ends_with('}');
-                    (t_param && !s.is_empty()) || (s_param && t_param) || t == s
+                    (t_param && !s.is_empty()) || t == s
                 })
         })
     }

@@ -501,7 +501,7 @@ async fn open_pull_requests_are_read_across_pages_oldest_first() {
     for kind in FLAVORS {
         let mut sc = base(kind);
         for n in 2..=75 {
-            sc = sc.pr(mergeward::sim::PullSpec::new(n).head(&format!("topic-{n}")));
+            sc = sc.pr(mergeward::sim::PullSpec::new(n).head(format!("topic-{n}")));
         }
         let sim = Sim::start(sc.paging(30, 30)).await.unwrap();
         let pulls = client(&sim, kind)

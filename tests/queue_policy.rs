@@ -400,7 +400,8 @@ fn mergeable_must_be_literally_true() {
 
 #[test]
 fn ineligible_prs_are_skipped() {
-    let cases: Vec<(Box<dyn Fn(&mut CandidateState)>, &str)> = vec![
+    type Mutate = Box<dyn Fn(&mut CandidateState)>;
+    let cases: Vec<(Mutate, &str)> = vec![
         (Box::new(|c| c.pr.draft = true), "draft"),
         (
             Box::new(|c| c.pr.labels.push(Label("merge-queue-hold".into()))),

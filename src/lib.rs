@@ -7,4 +7,5 @@ pub mod config;
 pub mod error;
 pub mod forge;
 pub mod queue;
+pub mod report;
 pub mod sim;

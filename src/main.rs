@@ -30,12 +30,6 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(ExitCode::Internal.code());
         }
     };
-    let code = match runtime.block_on(cli::run(cli)) {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("mergeward: error: {e}");
-            e.exit_code()
-        }
-    };
+    let code = runtime.block_on(cli::run(cli));
     std::process::ExitCode::from(code.code())
 }

@@ -4,9 +4,14 @@ use serde_json::json;
 
 use super::{Format, GlobalArgs, load_config, print_json};
 use crate::error::{ExitCode, Result};
+use crate::report::RunReport;
 
-pub fn show(global: &GlobalArgs, format: Format) -> Result<ExitCode> {
+pub fn show(global: &GlobalArgs, format: Format, report: &mut RunReport) -> Result<ExitCode> {
     let cfg = load_config(global)?;
+    report.forge = Some(cfg.forge_kind().to_string());
+    report.repo = cfg.str("forge.repo").map(str::to_string);
+    report.branch = Some(cfg.branch().to_string());
+    report.outcome = Some("shown".into());
     let shown = cfg.shown();
     match format {
         Format::Json => {
@@ -22,11 +27,11 @@ pub fn show(global: &GlobalArgs, format: Format) -> Result<ExitCode> {
         Format::Text => {
             let width = shown.iter().map(|s| s.key.len()).max().unwrap_or(0);
             match &cfg.file {
-                Some(p) => println!("# configuration file: {}", p.display()),
-                None => println!("# configuration file: none"),
+                Some(p) => outln!("# configuration file: {}", p.display()),
+                None => outln!("# configuration file: none"),
             }
             for s in &shown {
-                println!("{:width$} = {}  ({})", s.key, s.value, s.source);
+                outln!("{:width$} = {}  ({})", s.key, s.value, s.source);
             }
         }
     }

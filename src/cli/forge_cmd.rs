@@ -10,6 +10,7 @@ use crate::forge::{
     self, ApiCounts, Capabilities, Forge, ForgeError, ForgeKind, Identity, Protection, RepoInfo,
     Sha,
 };
+use crate::report::RunReport;
 
 /// A permission the token evidently lacks.
 #[derive(Debug, Serialize)]
@@ -62,38 +63,60 @@ fn ctx(cfg: &Config, what: &str, err: ForgeError) -> Error {
     }
 }
 
-pub async fn check(global: &GlobalArgs, format: Format) -> Result<ExitCode> {
+pub async fn check(global: &GlobalArgs, format: Format, run: &mut RunReport) -> Result<ExitCode> {
     let cfg = load_config(global)?;
+    run.forge = Some(cfg.forge_kind().to_string());
+    run.repo = cfg.str("forge.repo").map(str::to_string);
+    run.branch = Some(cfg.branch().to_string());
     let target = cfg.target()?;
-    let branch = cfg.branch().to_string();
     let f = forge::connect(&target, cfg.http_settings(&target))?;
+    let result = gather(&cfg, &target, &f, format).await;
+    run.api = f.counts();
+    run.outcome = Some(
+        match &result {
+            Ok(ExitCode::Success) => "checked",
+            Ok(_) => "permissions_missing",
+            Err(_) => "failed",
+        }
+        .into(),
+    );
+    result
+}
+
+async fn gather(
+    cfg: &Config,
+    target: &forge::ForgeTarget,
+    f: &forge::AnyForge,
+    format: Format,
+) -> Result<ExitCode> {
+    let branch = cfg.branch().to_string();
 
     let capabilities = f
         .capabilities()
         .await
-        .map_err(|e| ctx(&cfg, "read the server version", e))?;
+        .map_err(|e| ctx(cfg, "read the server version", e))?;
     let identity = f
         .identity()
         .await
-        .map_err(|e| ctx(&cfg, "read the authenticated user", e))?;
+        .map_err(|e| ctx(cfg, "read the authenticated user", e))?;
     let repository = f
         .repository()
         .await
-        .map_err(|e| ctx(&cfg, &format!("read repository {}", target.repo), e))?;
+        .map_err(|e| ctx(cfg, &format!("read repository {}", target.repo), e))?;
     let branch_head = f
         .branch_head(&branch)
         .await
-        .map_err(|e| ctx(&cfg, &format!("read branch {branch}"), e))?;
+        .map_err(|e| ctx(cfg, &format!("read branch {branch}"), e))?;
     let protection = f
         .protection(&branch)
         .await
-        .map_err(|e| ctx(&cfg, &format!("read the protection of {branch}"), e))?;
+        .map_err(|e| ctx(cfg, &format!("read the protection of {branch}"), e))?;
     let open = f
         .open_pulls()
         .await
-        .map_err(|e| ctx(&cfg, "list open pull requests", e))?;
+        .map_err(|e| ctx(cfg, "list open pull requests", e))?;
 
-    let missing = missing_permissions(&cfg, &capabilities, repository.as_ref(), &protection);
+    let missing = missing_permissions(cfg, &capabilities, repository.as_ref(), &protection);
     let blocking = missing.iter().any(|m| m.blocking);
     let configured = cfg.forge_kind();
     let report = Report {
@@ -177,31 +200,34 @@ fn missing_permissions(
 }
 
 fn print_text(r: &Report, exit: ExitCode) {
-    println!(
+    outln!(
         "forge        {} at {} ({})",
-        r.capabilities.kind, r.url, r.capabilities.version
+        r.capabilities.kind,
+        r.url,
+        r.capabilities.version
     );
     if r.capabilities.kind != r.forge {
-        println!(
+        outln!(
             "             note: configured as {}, the server reports {}",
-            r.forge, r.capabilities.kind
+            r.forge,
+            r.capabilities.kind
         );
     }
     if let Some((a, b, c)) = r.capabilities.gitea_api {
-        println!(
+        outln!(
             "             Gitea API level {a}.{b}.{c}; job logs API: {}; skipped state: {}",
             yes(r.capabilities.job_logs_api),
             yes(r.capabilities.skipped_status_state)
         );
     }
-    println!("token        from {}", r.token_source);
+    outln!("token        from {}", r.token_source);
     match &r.identity {
-        Some(i) => println!(
+        Some(i) => outln!(
             "user         {}{}",
             i.login,
             if i.site_admin { " (site admin)" } else { "" }
         ),
-        None => println!("user         not reported by {}", r.capabilities.kind),
+        None => outln!("user         not reported by {}", r.capabilities.kind),
     }
     match &r.repository {
         Some(repo) => {
@@ -209,19 +235,20 @@ fn print_text(r: &Report, exit: ExitCode) {
                 .permissions
                 .map(|p| format!("admin={} push={} pull={}", p.admin, p.push, p.pull))
                 .unwrap_or_else(|| "unknown".into());
-            println!(
+            outln!(
                 "repository   {} (default branch {}; permissions {perms})",
-                repo.full_name, repo.default_branch
+                repo.full_name,
+                repo.default_branch
             );
         }
-        None => println!("repository   {}", r.repo),
+        None => outln!("repository   {}", r.repo),
     }
-    println!("branch       {} at {}", r.branch, r.branch_head);
+    outln!("branch       {} at {}", r.branch, r.branch_head);
     let p = &r.protection;
     if !p.protected {
-        println!("protection   none");
+        outln!("protection   none");
     } else {
-        println!(
+        outln!(
             "protection   status checks {}",
             if p.status_checks_enabled {
                 "enabled"
@@ -230,21 +257,21 @@ fn print_text(r: &Report, exit: ExitCode) {
             }
         );
         if p.status_checks_enabled && p.required_contexts.is_empty() {
-            println!(
+            outln!(
                 "             required contexts: none listed (Gitea then requires every posted status)"
             );
         }
         for c in &p.required_contexts {
-            println!("             required context: {c}");
+            outln!("             required context: {c}");
         }
         match p.required_approvals {
-            Some(n) => println!("             required approvals: {n}"),
-            None => println!("             required approvals: unknown"),
+            Some(n) => outln!("             required approvals: {n}"),
+            None => outln!("             required approvals: unknown"),
         }
     }
-    println!("open PRs     {}", r.open_pull_requests);
+    outln!("open PRs     {}", r.open_pull_requests);
     for m in &r.missing_permissions {
-        println!(
+        outln!(
             "{} {}: needed for {}",
             if m.blocking {
                 "MISSING    "
@@ -255,11 +282,13 @@ fn print_text(r: &Report, exit: ExitCode) {
             m.needed_for
         );
     }
-    println!(
+    outln!(
         "api          {} requests, {} pages, {} retries",
-        r.api.requests, r.api.pages, r.api.retries
+        r.api.requests,
+        r.api.pages,
+        r.api.retries
     );
-    println!("result       {exit}");
+    outln!("result       {exit}");
 }
 
 fn yes(b: bool) -> &'static str {

@@ -7,6 +7,24 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::config::{Config, FlagValues, ProcessEnv};
 use crate::error::{Error, ExitCode, Result};
+use crate::report::{EnvelopeSink, Progress, RunReport};
+
+#[macro_use]
+mod macros {
+    /// Prints a line on stdout. A closed pipe (`mergeward … | head`) is not an error: the
+    /// exit code and the result envelope still carry the outcome.
+    macro_rules! outln {
+        ($($arg:tt)*) => {{
+            use std::io::Write as _;
+            let mut out = std::io::stdout().lock();
+            if let Err(e) = writeln!(out, $($arg)*)
+                && e.kind() != std::io::ErrorKind::BrokenPipe
+            {
+                tracing::warn!("cannot write to stdout: {e}");
+            }
+        }};
+    }
+}
 
 mod config_cmd;
 mod forge_cmd;
@@ -69,6 +87,15 @@ pub struct GlobalArgs {
     /// Only errors on stderr
     #[arg(short, long, global = true)]
     pub quiet: bool,
+    /// Write the result envelope (JSON) to this file, atomically
+    #[arg(long, global = true, value_name = "PATH", conflicts_with = "result_fd")]
+    pub result_out: Option<PathBuf>,
+    /// Write the result envelope to this inherited file descriptor, then close it
+    #[arg(long, global = true, value_name = "N")]
+    pub result_fd: Option<i32>,
+    /// Write progress events (JSON Lines) to this inherited file descriptor
+    #[arg(long, global = true, value_name = "N")]
+    pub progress_fd: Option<i32>,
 }
 
 /// Output format of a command's result on stdout.
@@ -89,6 +116,8 @@ pub enum Command {
     /// The simulated forge, for trying mergeward and other clients offline
     #[command(subcommand)]
     Sim(SimCommand),
+    /// Describe commands, options, effects and exit codes (machine-readable)
+    Describe,
 }
 
 #[derive(Debug, Subcommand)]
@@ -168,22 +197,87 @@ pub fn init_logging(global: &GlobalArgs) {
         .try_init();
 }
 
-/// Runs a parsed command line; returns the exit code to use.
-pub async fn run(cli: Cli) -> Result<ExitCode> {
-    let format = cli.global.format();
+/// The command's path, e.g. `forge check`.
+pub fn command_path(cmd: &Command) -> &'static str {
+    match cmd {
+        Command::Config(ConfigCommand::Show) => "config show",
+        Command::Forge(ForgeCommand::Check) => "forge check",
+        Command::Sim(SimCommand::Serve { .. }) => "sim serve",
+        Command::Describe => "describe",
+    }
+}
+
+async fn dispatch(cli: &Cli, report: &mut RunReport, format: Format) -> Result<ExitCode> {
     match &cli.command {
-        Command::Config(ConfigCommand::Show) => config_cmd::show(&cli.global, format),
-        Command::Forge(ForgeCommand::Check) => forge_cmd::check(&cli.global, format).await,
+        Command::Config(ConfigCommand::Show) => config_cmd::show(&cli.global, format, report),
+        Command::Forge(ForgeCommand::Check) => forge_cmd::check(&cli.global, format, report).await,
         Command::Sim(SimCommand::Serve { scenario, port }) => {
             sim_cmd::serve(scenario, *port, format).await
         }
+        Command::Describe => {
+            use clap::CommandFactory;
+            print_json(&crate::report::describe::describe(&Cli::command()))?;
+            report.outcome = Some("described".into());
+            Ok(ExitCode::Success)
+        }
     }
+}
+
+/// Runs a parsed command line: the command, then the error message, progress events and
+/// the result envelope. Returns the exit code.
+pub async fn run(cli: Cli) -> ExitCode {
+    let format = cli.global.format();
+    let mut report = RunReport::new(command_path(&cli.command));
+    let fail = |e: &Error| eprintln!("mergeward: error: {e}");
+    // Envelope destination first: if it cannot be set up, nothing can be reported there.
+    let sink =
+        match EnvelopeSink::from_flags(cli.global.result_out.as_deref(), cli.global.result_fd) {
+            Ok(s) => s,
+            Err(e) => {
+                fail(&e);
+                return e.exit_code();
+            }
+        };
+    let result = match Progress::new(cli.global.progress_fd, cli.global.quiet) {
+        Ok(progress) => {
+            progress.emit(
+                "run_started",
+                serde_json::json!({ "invocation_id": report.invocation_id, "command": report.command }),
+            );
+            let r = dispatch(&cli, &mut report, format).await;
+            let code = r.as_ref().map_or_else(Error::exit_code, |c| *c);
+            progress.emit(
+                "run_completed",
+                serde_json::json!({ "exit_code": code.code(), "exit_label": code.label(), "outcome": report.outcome }),
+            );
+            progress.close();
+            r
+        }
+        Err(e) => Err(e),
+    };
+    let code = match &result {
+        Ok(code) => *code,
+        Err(e) => {
+            fail(e);
+            report.fail(e);
+            e.exit_code()
+        }
+    };
+    if let Some(sink) = sink
+        && let Err(e) = sink.write(&report.envelope(code))
+    {
+        fail(&e);
+        if code == ExitCode::Success {
+            return e.exit_code();
+        }
+    }
+    code
 }
 
 /// Writes a JSON value to stdout, one document.
 pub(crate) fn print_json(value: &serde_json::Value) -> Result<()> {
     let text = serde_json::to_string_pretty(value)
         .map_err(|e| Error::Internal(format!("cannot render JSON: {e}")))?;
-    println!("{text}");
+    outln!("{text}");
     Ok(())
 }

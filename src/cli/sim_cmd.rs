@@ -27,7 +27,7 @@ pub async fn serve(scenario_path: &Path, port: u16, format: Format) -> Result<Ex
     match format {
         Format::Json => print_json(&json!({ "url": sim.url(), "dialect": dialect }))?,
         Format::Text => {
-            println!("{}", sim.url());
+            outln!("{}", sim.url());
             eprintln!(
                 "simulated {dialect} forge listening on {} (scenario {}); Ctrl-C stops it",
                 sim.url(),

@@ -162,7 +162,16 @@ impl Ledger {
                     .await
                     .map_err(LedgerError::db("take advisory lock"))?;
                 if !got {
-                    let info = held_info(&mut conn, repo, branch).await;
+                    // The winner writes its row just after taking the advisory lock: give it
+                    // a moment, so the error can name the holder (best effort).
+                    let mut info = held_info(&mut conn, repo, branch).await;
+                    for _ in 0..10 {
+                        if !matches!(&info, Ok(i) if i.holder.is_none()) {
+                            break;
+                        }
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                        info = held_info(&mut conn, repo, branch).await;
+                    }
                     let _ = conn.close().await;
                     return Err(LedgerError::LockHeld(Box::new(info?)));
                 }

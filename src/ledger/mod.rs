@@ -26,6 +26,7 @@ mod migrate;
 mod model;
 mod store;
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -274,6 +275,13 @@ impl Ledger {
                         )))
                         .execute(&mut *conn)
                         .await?;
+                    } else if conn.backend_name() == "PostgreSQL" {
+                        // Plan every statement with its parameters: a generic plan cached
+                        // while the tables were small (seq scans) would otherwise stay for
+                        // the connection's life, making each write O(rows).
+                        sqlx::raw_sql("SET plan_cache_mode = force_custom_plan")
+                            .execute(&mut *conn)
+                            .await?;
                     }
                     Ok(())
                 })
@@ -432,7 +440,7 @@ impl Ledger {
     /// anything else supersedes the current decision.
     pub async fn record_decision(&self, d: &NewDecision) -> LedgerResult<Recorded> {
         let mut tx = self.begin().await?;
-        let r = store::record_decision(&mut tx, self.backend, d).await?;
+        let r = store::record_decision(&mut tx, self.backend, d, true).await?;
         Self::commit(tx).await?;
         Ok(r)
     }
@@ -453,7 +461,7 @@ impl Ledger {
     /// Record the intent to send an effect, durably, before sending it. See [`Intent`].
     pub async fn record_intent(&self, e: &NewEffect) -> LedgerResult<Intent> {
         let mut tx = self.begin().await?;
-        let r = store::record_intent(&mut tx, e).await?;
+        let r = store::record_intent(&mut tx, e, true).await?;
         Self::commit(tx).await?;
         Ok(r)
     }
@@ -484,6 +492,7 @@ impl Ledger {
             tx: self.begin().await?,
             backend: self.backend,
             poisoned: false,
+            open_runs: HashSet::new(),
         })
     }
 }
@@ -493,6 +502,8 @@ pub struct Tick {
     tx: Transaction<'static, Any>,
     backend: Backend,
     poisoned: bool,
+    /// Runs already checked to exist and be unfinished in this transaction.
+    open_runs: HashSet<String>,
 }
 
 impl Tick {
@@ -503,15 +514,26 @@ impl Tick {
         r
     }
 
+    async fn check_run(&mut self, run_id: &str) -> LedgerResult<()> {
+        if !self.open_runs.contains(run_id) {
+            let r = store::run_open_check(&mut self.tx, run_id).await;
+            self.track(r)?;
+            self.open_runs.insert(run_id.to_string());
+        }
+        Ok(())
+    }
+
     pub async fn record_decision(&mut self, d: &NewDecision) -> LedgerResult<Recorded> {
-        let r = store::record_decision(&mut self.tx, self.backend, d).await;
+        self.check_run(&d.run_id).await?;
+        let r = store::record_decision(&mut self.tx, self.backend, d, false).await;
         self.track(r)
     }
 
     /// Like [`Ledger::record_intent`], but durable only after [`Tick::commit`]: do not send
     /// the effect before then.
     pub async fn record_intent(&mut self, e: &NewEffect) -> LedgerResult<Intent> {
-        let r = store::record_intent(&mut self.tx, e).await;
+        self.check_run(&e.run_id).await?;
+        let r = store::record_intent(&mut self.tx, e, false).await;
         self.track(r)
     }
 

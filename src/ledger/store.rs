@@ -290,9 +290,65 @@ pub(crate) async fn record_decision(
     conn: &mut AnyConnection,
     backend: Backend,
     d: &NewDecision,
+    check_run: bool,
 ) -> LedgerResult<Recorded> {
     non_empty("decision subject", &d.subject)?;
-    run_open_check(conn, &d.run_id).await?;
+    if check_run {
+        run_open_check(conn, &d.run_id).await?;
+    }
+    let id = new_id();
+    let now = now_ts();
+    let evidence = serde_json::to_string(&d.evidence).map_err(|e| LedgerError::Invalid {
+        what: "evidence",
+        message: e.to_string(),
+    })?;
+    // Fast path, one statement: insert when the subject has no current decision, or count a
+    // reuse when the current one is the same decision. Returns nothing when the current
+    // decision differs: then it is superseded below.
+    let fast: Option<(String, i64)> = sqlx::query_as(concat!(
+        "INSERT INTO decisions (",
+        dec_cols!(),
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL, NULL, NULL, 0, $11, $2)
+         ON CONFLICT (subject) WHERE superseded_by IS NULL DO UPDATE SET
+             reuse_count = decisions.reuse_count + 1,
+             last_seen_at = excluded.last_seen_at,
+             last_seen_run_id = excluded.last_seen_run_id
+         WHERE decisions.action = excluded.action
+           AND decisions.reason_code = excluded.reason_code
+           AND decisions.head_sha IS NOT DISTINCT FROM excluded.head_sha
+           AND decisions.base_sha IS NOT DISTINCT FROM excluded.base_sha
+           AND decisions.dry_run = excluded.dry_run
+         RETURNING id, reuse_count"
+    ))
+    .bind(&id)
+    .bind(&d.run_id)
+    .bind(&d.subject)
+    .bind(d.action.as_str())
+    .bind(d.reason_code.as_str())
+    .bind(&d.reason_text)
+    .bind(&evidence)
+    .bind(d.evidence.head_sha.clone())
+    .bind(d.evidence.base_sha.clone())
+    .bind(flag(d.dry_run))
+    .bind(&now)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(LedgerError::db("record decision"))?;
+    match fast {
+        Some((rid, _)) if rid == id => {
+            return Ok(Recorded::Created {
+                id,
+                supersedes: None,
+            });
+        }
+        Some((rid, reuse_count)) => {
+            return Ok(Recorded::Reused {
+                id: rid,
+                reuse_count,
+            });
+        }
+        None => {}
+    }
     let select = match backend {
         Backend::Sqlite => concat!(
             "SELECT ",
@@ -311,7 +367,6 @@ pub(crate) async fn record_decision(
         .await
         .map_err(LedgerError::db("read current decision"))?;
     let current = current.as_ref().map(decision_from_row).transpose()?;
-    let now = now_ts();
     if let Some(cur) = &current
         && cur.action == d.action
         && cur.reason_code == d.reason_code
@@ -334,11 +389,6 @@ pub(crate) async fn record_decision(
             reuse_count,
         });
     }
-    let id = new_id();
-    let evidence = serde_json::to_string(&d.evidence).map_err(|e| LedgerError::Invalid {
-        what: "evidence",
-        message: e.to_string(),
-    })?;
     if let Some(cur) = &current {
         // Close the previous current decision first: the unique index allows one current row.
         sqlx::query(
@@ -411,10 +461,47 @@ pub(crate) async fn get_decision(
 
 // ---------------------------------------------------------------- effects
 
-pub(crate) async fn record_intent(conn: &mut AnyConnection, e: &NewEffect) -> LedgerResult<Intent> {
+pub(crate) async fn record_intent(
+    conn: &mut AnyConnection,
+    e: &NewEffect,
+    check_run: bool,
+) -> LedgerResult<Intent> {
     non_empty("effect subject", &e.subject)?;
-    run_open_check(conn, &e.run_id).await?;
+    if check_run {
+        run_open_check(conn, &e.run_id).await?;
+    }
     let key = e.key();
+    let id = new_id();
+    let payload = serde_json::to_string(&e.payload).map_err(|err| LedgerError::Invalid {
+        what: "effect payload",
+        message: err.to_string(),
+    })?;
+    // One statement on the common path: insert unless an effect with this key committed
+    // or is still unresolved (no outcome, or unknown). Failed ones do not count.
+    let inserted = sqlx::query(concat!(
+        "INSERT INTO effects (",
+        eff_cols!(),
+        ") SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL, NULL, NULL
+          WHERE NOT EXISTS (SELECT 1 FROM effects
+                            WHERE idempotency_key = $6 AND (outcome IS NULL OR outcome <> 'failed'))"
+    ))
+    .bind(&id)
+    .bind(&e.run_id)
+    .bind(e.decision_id.clone())
+    .bind(&e.subject)
+    .bind(e.kind.as_str())
+    .bind(&key)
+    .bind(&e.discriminator)
+    .bind(e.head_sha.clone())
+    .bind(e.base_sha.clone())
+    .bind(payload)
+    .bind(now_ts())
+    .execute(&mut *conn)
+    .await
+    .map_err(LedgerError::db("record intent"))?;
+    if inserted.rows_affected() == 1 {
+        return Ok(Intent::Proceed(id));
+    }
     let rows = sqlx::query(concat!(
         "SELECT ",
         eff_cols!(),
@@ -435,34 +522,13 @@ pub(crate) async fn record_intent(conn: &mut AnyConnection, e: &NewEffect) -> Le
     {
         return Ok(Intent::Replayed { prior: p.clone() });
     }
-    if let Some(p) = prior.into_iter().next() {
-        return Ok(Intent::Unresolved { prior: p });
+    match prior.into_iter().next() {
+        Some(p) => Ok(Intent::Unresolved { prior: p }),
+        None => Err(LedgerError::Invalid {
+            what: "intent",
+            message: format!("key {key} was neither recorded nor found; retry"),
+        }),
     }
-    let id = new_id();
-    let payload = serde_json::to_string(&e.payload).map_err(|err| LedgerError::Invalid {
-        what: "effect payload",
-        message: err.to_string(),
-    })?;
-    sqlx::query(concat!(
-        "INSERT INTO effects (",
-        eff_cols!(),
-        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL, NULL, NULL)"
-    ))
-    .bind(&id)
-    .bind(&e.run_id)
-    .bind(e.decision_id.clone())
-    .bind(&e.subject)
-    .bind(e.kind.as_str())
-    .bind(&key)
-    .bind(&e.discriminator)
-    .bind(e.head_sha.clone())
-    .bind(e.base_sha.clone())
-    .bind(payload)
-    .bind(now_ts())
-    .execute(&mut *conn)
-    .await
-    .map_err(LedgerError::db("record intent"))?;
-    Ok(Intent::Proceed(id))
 }
 
 pub(crate) async fn get_effect(
@@ -493,6 +559,51 @@ pub(crate) async fn record_outcome(
     effect_id: &str,
     outcome: &Outcome,
 ) -> LedgerResult<OutcomeWrite> {
+    let now = now_ts();
+    // One statement on the common path: only an open effect (no outcome, or unknown) takes
+    // an outcome, and `committed` only when no other effect committed the same key.
+    let sql = match outcome.kind() {
+        OutcomeKind::Committed => {
+            "UPDATE effects SET outcome = $1, error = $2, outcome_at = $3
+             WHERE id = $4 AND (outcome IS NULL OR outcome = 'unknown')
+               AND NOT EXISTS (SELECT 1 FROM effects p
+                               WHERE p.idempotency_key = effects.idempotency_key
+                                 AND p.outcome = 'committed' AND p.id <> effects.id)"
+        }
+        OutcomeKind::Failed | OutcomeKind::Unknown => {
+            "UPDATE effects SET outcome = $1, error = $2, outcome_at = $3
+             WHERE id = $4 AND (outcome IS NULL OR outcome = 'unknown')"
+        }
+    };
+    let res = sqlx::query(sql)
+        .bind(outcome.kind().as_str())
+        .bind(outcome.error_text())
+        .bind(&now)
+        .bind(effect_id)
+        .execute(&mut *conn)
+        .await;
+    let updated = match res {
+        Ok(r) => r.rows_affected(),
+        // A concurrent writer committed the same key between our check and the update
+        // (PostgreSQL, read committed): the unique index refused the second commit.
+        Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
+            return Err(LedgerError::DuplicateCommit {
+                key: "(not read: the transaction was aborted)".into(),
+                effect_id: effect_id.into(),
+                prior_id: "(a concurrent writer)".into(),
+            });
+        }
+        Err(e) => {
+            return Err(LedgerError::Db {
+                op: "record outcome",
+                source: e,
+            });
+        }
+    };
+    if updated == 1 {
+        return Ok(OutcomeWrite::Done);
+    }
+    // Why not?
     let effect = get_effect(conn, effect_id)
         .await?
         .ok_or_else(|| LedgerError::NotFound {
@@ -505,59 +616,37 @@ pub(crate) async fn record_outcome(
             outcome: o.to_string(),
         });
     }
-    let now = now_ts();
-    if outcome.kind() == OutcomeKind::Committed {
-        let prior: Option<(String,)> = sqlx::query_as(
-            "SELECT id FROM effects WHERE idempotency_key = $1 AND outcome = 'committed' AND id <> $2",
-        )
-        .bind(&effect.idempotency_key)
-        .bind(effect_id)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(LedgerError::db("look up idempotency key"))?;
-        if let Some((prior_id,)) = prior {
-            sqlx::query(
-                "UPDATE effects SET outcome = 'unknown', error = $1, outcome_at = $2 WHERE id = $3",
-            )
-            .bind(format!(
-                "reported committed, but effect {prior_id} had already committed this key"
-            ))
-            .bind(&now)
-            .bind(effect_id)
-            .execute(&mut *conn)
-            .await
-            .map_err(LedgerError::db("record outcome"))?;
-            return Ok(OutcomeWrite::Duplicate(LedgerError::DuplicateCommit {
-                key: effect.idempotency_key,
-                effect_id: effect_id.into(),
-                prior_id,
-            }));
-        }
-    }
-    let res =
-        sqlx::query("UPDATE effects SET outcome = $1, error = $2, outcome_at = $3 WHERE id = $4")
-            .bind(outcome.kind().as_str())
-            .bind(outcome.error_text())
-            .bind(&now)
-            .bind(effect_id)
-            .execute(&mut *conn)
-            .await;
-    match res {
-        Ok(_) => Ok(OutcomeWrite::Done),
-        // A concurrent writer committed the same key between our check and the update
-        // (PostgreSQL, read committed): the unique index refused the second commit.
-        Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
-            Err(LedgerError::DuplicateCommit {
-                key: effect.idempotency_key,
-                effect_id: effect_id.into(),
-                prior_id: "(a concurrent writer)".into(),
-            })
-        }
-        Err(e) => Err(LedgerError::Db {
-            op: "record outcome",
-            source: e,
-        }),
-    }
+    let prior: Option<(String,)> = sqlx::query_as(
+        "SELECT id FROM effects WHERE idempotency_key = $1 AND outcome = 'committed' AND id <> $2",
+    )
+    .bind(&effect.idempotency_key)
+    .bind(effect_id)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(LedgerError::db("look up idempotency key"))?;
+    let Some((prior_id,)) = prior else {
+        return Err(LedgerError::Invalid {
+            what: "outcome",
+            message: format!("effect {effect_id} could not be updated; retry"),
+        });
+    };
+    // Keep the report, as unknown: the forge said yes twice, or the caller is confused.
+    sqlx::query(
+        "UPDATE effects SET outcome = 'unknown', error = $1, outcome_at = $2 WHERE id = $3",
+    )
+    .bind(format!(
+        "reported committed, but effect {prior_id} had already committed this key"
+    ))
+    .bind(&now)
+    .bind(effect_id)
+    .execute(&mut *conn)
+    .await
+    .map_err(LedgerError::db("record outcome"))?;
+    Ok(OutcomeWrite::Duplicate(LedgerError::DuplicateCommit {
+        key: effect.idempotency_key,
+        effect_id: effect_id.into(),
+        prior_id,
+    }))
 }
 
 pub(crate) async fn run_detail(

@@ -508,8 +508,15 @@ pub struct Tick {
 
 impl Tick {
     fn track<T>(&mut self, r: LedgerResult<T>) -> LedgerResult<T> {
-        if let Err(LedgerError::Db { .. }) = &r {
-            self.poisoned = true;
+        match &r {
+            // A failed statement aborts a PostgreSQL transaction (COMMIT would silently roll
+            // back), and may have left part of an operation behind on SQLite.
+            Err(LedgerError::Db { .. }) => self.poisoned = true,
+            // On PostgreSQL a duplicate commit may have been refused by the unique index.
+            Err(LedgerError::DuplicateCommit { .. }) if self.backend == Backend::Postgres => {
+                self.poisoned = true
+            }
+            _ => {}
         }
         r
     }

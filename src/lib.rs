@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod forge;
+pub mod ledger;
 pub mod queue;
 pub mod report;
 pub mod sim;

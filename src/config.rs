@@ -223,6 +223,22 @@ pub const KEYS: &[KeyDef] = &[
         default: Some("merge"),
         help: "how a behind PR is updated",
     },
+    KeyDef {
+        key: "ledger.url",
+        flag: Some("--ledger"),
+        envs: &["MERGEWARD_LEDGER"],
+        kind: Kind::Str,
+        default: Some(".mergeward/ledger.db"),
+        help: "the decision ledger: a SQLite file path (default) or postgres://USER@HOST/DB",
+    },
+    KeyDef {
+        key: "ledger.lease_secs",
+        flag: None,
+        envs: &["MERGEWARD_LEDGER_LEASE_SECS"],
+        kind: Kind::Int(86_400),
+        default: Some("900"),
+        help: "how long a run's lock lasts before another run may take it over (SQLite)",
+    },
 ];
 
 /// A value as written in a source, before typing.
@@ -273,6 +289,7 @@ pub struct FlagValues {
     pub config: Option<PathBuf>,
     pub token_env: Option<String>,
     pub token_file: Option<PathBuf>,
+    pub ledger: Option<String>,
 }
 
 /// Reads the environment (injectable for tests).
@@ -553,6 +570,7 @@ impl Config {
                 "forge.branch" => flags.branch.clone(),
                 "forge.token_env" => flags.token_env.clone(),
                 "forge.token_file" => flags.token_file.as_ref().map(|p| p.display().to_string()),
+                "ledger.url" => flags.ledger.clone(),
                 _ => None,
             }
         };
@@ -665,6 +683,10 @@ impl Config {
 
     pub fn branch(&self) -> &str {
         self.str("forge.branch").unwrap_or("main")
+    }
+
+    pub fn ledger_url(&self) -> &str {
+        self.str("ledger.url").unwrap_or(".mergeward/ledger.db")
     }
 
     pub fn update_style(&self) -> UpdateStyle {

@@ -152,6 +152,9 @@ pub enum Error {
         err: Box<ForgeError>,
         hint: Option<String>,
     },
+    /// The ledger failed (or another invocation holds the lock).
+    #[error(transparent)]
+    Ledger(Box<crate::ledger::LedgerError>),
     /// A local file could not be read or written.
     #[error("{path}: {message}")]
     Io { path: String, message: String },
@@ -187,9 +190,16 @@ impl Error {
         match self {
             Error::Usage { .. } | Error::Config { .. } => ExitCode::Usage,
             Error::Forge(e) | Error::ForgeCtx { err: e, .. } => e.exit_code(),
+            Error::Ledger(e) => e.exit_code(),
             Error::Io { .. } => ExitCode::Usage,
             Error::Internal(_) => ExitCode::Internal,
         }
+    }
+}
+
+impl From<crate::ledger::LedgerError> for Error {
+    fn from(e: crate::ledger::LedgerError) -> Self {
+        Error::Ledger(Box::new(e))
     }
 }
 

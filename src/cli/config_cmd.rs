@@ -14,7 +14,7 @@ pub fn show(global: &GlobalArgs, format: Format, report: &mut RunReport) -> Resu
     report.outcome = Some("shown".into());
     let shown = cfg.shown();
     match format {
-        Format::Json => {
+        Format::Json | Format::Jsonl => {
             let values: Vec<_> = shown
                 .iter()
                 .map(|s| json!({ "key": s.key, "value": s.value, "source": s.source }))

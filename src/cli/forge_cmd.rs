@@ -140,7 +140,7 @@ async fn gather(
         ExitCode::Success
     };
     match format {
-        Format::Json => {
+        Format::Json | Format::Jsonl => {
             let mut v = serde_json::to_value(&report)
                 .map_err(|e| Error::Internal(format!("cannot render the report: {e}")))?;
             v["exit_code"] = json!(exit.code());

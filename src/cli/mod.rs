@@ -28,6 +28,9 @@ mod macros {
 
 mod config_cmd;
 mod forge_cmd;
+mod ledger_cmd;
+pub mod queue_cmd;
+mod sandbox_cmd;
 mod sim_cmd;
 
 /// A fail-closed merge queue and CI gate bot for Gitea, Forgejo and GitHub.
@@ -78,6 +81,9 @@ pub struct GlobalArgs {
     /// File that holds the token
     #[arg(long, global = true, value_name = "PATH")]
     pub token_file: Option<PathBuf>,
+    /// Decision ledger: a SQLite file or postgres://… [env: MERGEWARD_LEDGER] [default: .mergeward/ledger.db]
+    #[arg(long, global = true, value_name = "PATH|URL")]
+    pub ledger: Option<String>,
     /// Output format [default: text on a terminal, json otherwise]
     #[arg(long, global = true, value_enum)]
     pub format: Option<Format>,
@@ -103,6 +109,8 @@ pub struct GlobalArgs {
 pub enum Format {
     Text,
     Json,
+    /// JSON Lines (`ledger export`); other commands print JSON
+    Jsonl,
 }
 
 #[derive(Debug, Subcommand)]
@@ -116,8 +124,58 @@ pub enum Command {
     /// The simulated forge, for trying mergeward and other clients offline
     #[command(subcommand)]
     Sim(SimCommand),
+    /// The merge queue
+    #[command(subcommand)]
+    Queue(QueueCommand),
+    /// The decision ledger: what was decided and done, and why
+    #[command(subcommand)]
+    Ledger(LedgerCommand),
+    /// Run the merge queue offline against a simulated forge until its scenario drains
+    Sandbox {
+        /// Scenario file [default: the shipped fixtures/sandbox/scenario.json]
+        #[arg(long, value_name = "FILE")]
+        scenario: Option<PathBuf>,
+        /// Stop after this many ticks
+        #[arg(long, default_value_t = 40)]
+        max_ticks: u32,
+    },
     /// Describe commands, options, effects and exit codes (machine-readable)
     Describe,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum QueueCommand {
+    /// One tick: merge the first proven-ready PR, or update the oldest behind one
+    Tick {
+        /// Evaluate and record decisions (marked dry-run) but send no mutating request
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Read-only: every open PR with its queue position, decision and what it waits for
+    Status,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LedgerCommand {
+    /// Recent runs, newest first (unfinished runs show their derived state)
+    Runs {
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+    },
+    /// One run with its decisions and effects
+    Show {
+        /// The run id (from `ledger runs`)
+        run: String,
+    },
+    /// The decision chain of a pull request, newest first
+    Explain {
+        #[arg(long, value_name = "N")]
+        pr: u64,
+    },
+    /// Every run, decision and effect as JSON Lines on stdout
+    Export,
+    /// Apply pending schema migrations
+    Migrate,
 }
 
 #[derive(Debug, Subcommand)]
@@ -155,6 +213,7 @@ impl GlobalArgs {
             config: self.config.clone(),
             token_env: self.token_env.clone(),
             token_file: self.token_file.clone(),
+            ledger: self.ledger.clone(),
         }
     }
 
@@ -203,12 +262,36 @@ pub fn command_path(cmd: &Command) -> &'static str {
         Command::Config(ConfigCommand::Show) => "config show",
         Command::Forge(ForgeCommand::Check) => "forge check",
         Command::Sim(SimCommand::Serve { .. }) => "sim serve",
+        Command::Queue(QueueCommand::Tick { .. }) => "queue tick",
+        Command::Queue(QueueCommand::Status) => "queue status",
+        Command::Ledger(LedgerCommand::Runs { .. }) => "ledger runs",
+        Command::Ledger(LedgerCommand::Show { .. }) => "ledger show",
+        Command::Ledger(LedgerCommand::Explain { .. }) => "ledger explain",
+        Command::Ledger(LedgerCommand::Export) => "ledger export",
+        Command::Ledger(LedgerCommand::Migrate) => "ledger migrate",
+        Command::Sandbox { .. } => "sandbox",
         Command::Describe => "describe",
     }
 }
 
-async fn dispatch(cli: &Cli, report: &mut RunReport, format: Format) -> Result<ExitCode> {
+async fn dispatch(
+    cli: &Cli,
+    report: &mut RunReport,
+    format: Format,
+    progress: &Progress,
+) -> Result<ExitCode> {
     match &cli.command {
+        Command::Queue(QueueCommand::Tick { dry_run }) => {
+            queue_cmd::tick(&cli.global, *dry_run, format, progress, report).await
+        }
+        Command::Queue(QueueCommand::Status) => {
+            queue_cmd::status(&cli.global, format, progress, report).await
+        }
+        Command::Ledger(cmd) => ledger_cmd::run(&cli.global, cmd, format, report).await,
+        Command::Sandbox {
+            scenario,
+            max_ticks,
+        } => sandbox_cmd::run(&cli.global, scenario.as_deref(), *max_ticks, format, report).await,
         Command::Config(ConfigCommand::Show) => config_cmd::show(&cli.global, format, report),
         Command::Forge(ForgeCommand::Check) => forge_cmd::check(&cli.global, format, report).await,
         Command::Sim(SimCommand::Serve { scenario, port }) => {
@@ -244,7 +327,7 @@ pub async fn run(cli: Cli) -> ExitCode {
                 "run_started",
                 serde_json::json!({ "invocation_id": report.invocation_id, "command": report.command }),
             );
-            let r = dispatch(&cli, &mut report, format).await;
+            let r = dispatch(&cli, &mut report, format, &progress).await;
             let code = r.as_ref().map_or_else(Error::exit_code, |c| *c);
             progress.emit(
                 "run_completed",

@@ -25,7 +25,9 @@ pub async fn serve(scenario_path: &Path, port: u16, format: Format) -> Result<Ex
         Dialect::GitHub => "github",
     };
     match format {
-        Format::Json => print_json(&json!({ "url": sim.url(), "dialect": dialect }))?,
+        Format::Json | Format::Jsonl => {
+            print_json(&json!({ "url": sim.url(), "dialect": dialect }))?
+        }
         Format::Text => {
             outln!("{}", sim.url());
             eprintln!(

@@ -1,2 +1,4 @@
-//! The merge queue: pure decision rules (`policy`), later the tick that observes, acts and reports.
+//! The merge queue: pure decision rules (`policy`) and the tick that observes, decides,
+//! acts and reports (`tick`).
 pub mod policy;
+pub mod tick;

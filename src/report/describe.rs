@@ -9,9 +9,11 @@ use crate::error::ExitCode;
 pub fn effects_of(path: &str) -> Option<&'static str> {
     Some(match path {
         // Reads the forge, changes nothing there.
-        "forge check" => "read",
+        "forge check" | "queue status" => "read",
+        // Sends mutating requests to the forge (unless --dry-run).
+        "queue tick" => "mutating",
         // Touch only local state (configuration, ledger, a local server).
-        "config show" | "describe" | "sim serve" => "local",
+        "config show" | "describe" | "sim serve" | "sandbox" => "local",
         "ledger runs" | "ledger show" | "ledger explain" | "ledger export" | "ledger migrate" => {
             "local"
         }

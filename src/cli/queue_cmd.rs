@@ -1,0 +1,277 @@
+//! `mergeward queue tick` and `mergeward queue status`.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::{Format, GlobalArgs, load_config, print_json};
+use crate::config::Config;
+use crate::error::{ExitCode, Result};
+use crate::forge::{self, AnyForge, Forge, MergeMethod};
+use crate::ledger::{self, Ledger, NewRun, RunState};
+use crate::queue::tick::{QueueSettings, Tick, TickReport};
+use crate::report::{LedgerRef, Progress, RunReport};
+
+/// Queue settings from the configuration.
+pub fn settings(cfg: &Config) -> QueueSettings {
+    let mut s = QueueSettings::new(cfg.branch());
+    if let Some(v) = cfg.str("queue.queue_label") {
+        s.queue_label = v.to_string();
+    }
+    if let Some(v) = cfg.str("queue.hold_label") {
+        s.hold_label = v.to_string();
+    }
+    s.auto_discover = cfg.bool("queue.auto_discover").unwrap_or(true);
+    s.opt_out_labels = cfg.list("queue.opt_out_labels");
+    s.reviewers = cfg.list("queue.reviewers");
+    s.required_approvals_fallback = cfg
+        .int("queue.required_approvals")
+        .and_then(|n| u32::try_from(n).ok())
+        .unwrap_or(2);
+    s.push_required_contexts = cfg.list("queue.push_required_contexts");
+    s.update_style = cfg.update_style();
+    s.merge_method = match cfg.str("queue.merge_method") {
+        Some("rebase") => MergeMethod::Rebase,
+        Some("rebase-merge") => MergeMethod::RebaseMerge,
+        Some("squash") => MergeMethod::Squash,
+        Some("fast-forward-only") => MergeMethod::FastForwardOnly,
+        _ => MergeMethod::Merge,
+    };
+    s.allow_force_merge = cfg.bool("queue.allow_force_merge").unwrap_or(false);
+    s.request_changes_from_anyone_blocks = cfg.str("queue.request_changes_block") != Some("roster");
+    let green = cfg.list("queue.green_states");
+    if !green.is_empty() {
+        s.green_states = green;
+    }
+    s.allow_no_required_contexts = cfg
+        .bool("queue.allow_no_required_contexts")
+        .unwrap_or(false);
+    s.post_status = cfg.bool("queue.post_status").unwrap_or(false);
+    s.window = cfg
+        .int("queue.concurrency")
+        .and_then(|n| usize::try_from(n).ok())
+        .unwrap_or(8)
+        .max(1);
+    s
+}
+
+/// Opens the ledger named by the configuration.
+pub async fn open_ledger(cfg: &Config) -> Result<Ledger> {
+    Ok(Ledger::open(cfg.ledger_url()).await?)
+}
+
+fn ledger_ref(l: &Ledger, run_id: Option<&str>) -> LedgerRef {
+    LedgerRef {
+        backend: match l.backend() {
+            ledger::Backend::Sqlite => "sqlite".into(),
+            ledger::Backend::Postgres => "postgres".into(),
+        },
+        run_id: run_id.map(str::to_string),
+    }
+}
+
+/// A tick under the lock, recorded as a run. Shared by `queue tick` and `sandbox`.
+#[allow(clippy::too_many_arguments)]
+pub async fn locked_tick(
+    f: &AnyForge,
+    ledger: &Ledger,
+    settings: &QueueSettings,
+    new_run: NewRun,
+    lease: Duration,
+    progress: &Progress,
+    run: &mut RunReport,
+) -> Result<TickReport> {
+    let holder = ledger::holder_id(&run.invocation_id);
+    let repo = f.repo().to_string();
+    let lock = match ledger.lock(&repo, &settings.branch, &holder, lease).await {
+        Ok(l) => l,
+        Err(ledger::LedgerError::LockHeld(info)) => {
+            let skipped = ledger.record_skipped_run(&new_run, &info).await?;
+            run.ledger = Some(ledger_ref(ledger, Some(&skipped.id)));
+            run.outcome = Some("skipped".into());
+            return Err(ledger::LedgerError::LockHeld(info).into());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let rec = ledger.start_run(&new_run).await?;
+    run.ledger = Some(ledger_ref(ledger, Some(&rec.id)));
+    let tick = Tick {
+        forge: f,
+        ledger,
+        run_id: &rec.id,
+        settings,
+        dry_run: new_run.dry_run,
+        progress,
+        record: true,
+        status_only: false,
+    };
+    let result = tick.run().await;
+    run.api = f.counts();
+    let state = match &result {
+        Ok(r) if r.exit_code() == ExitCode::Success => RunState::Completed,
+        Ok(r) if r.actions.iter().any(|a| a.outcome == "committed") => RunState::PartiallyCommitted,
+        _ => RunState::Failed,
+    };
+    let finished = ledger.finish_run(&rec.id, state).await;
+    let released = lock.release().await;
+    let report = result?;
+    finished?;
+    released?;
+    run.actions = report.actions.clone();
+    run.outcome = Some(report.outcome.word().into());
+    Ok(report)
+}
+
+fn connect(cfg: &Config, run: &mut RunReport) -> Result<AnyForge> {
+    run.forge = Some(cfg.forge_kind().to_string());
+    run.repo = cfg.str("forge.repo").map(str::to_string);
+    run.branch = Some(cfg.branch().to_string());
+    let target = cfg.target()?;
+    Ok(forge::connect(&target, cfg.http_settings(&target))?)
+}
+
+pub async fn tick(
+    global: &GlobalArgs,
+    dry_run: bool,
+    format: Format,
+    progress: &Progress,
+    run: &mut RunReport,
+) -> Result<ExitCode> {
+    let cfg = load_config(global)?;
+    run.dry_run = dry_run;
+    let f = connect(&cfg, run)?;
+    let ledger = open_ledger(&cfg).await?;
+    let settings = settings(&cfg);
+    let mut new_run = NewRun::new(
+        "queue tick",
+        cfg.forge_kind().as_str(),
+        &f.repo().to_string(),
+        &settings.branch,
+    );
+    new_run.dry_run = dry_run;
+    let lease = Duration::from_secs(cfg.int("ledger.lease_secs").unwrap_or(900).max(30));
+    let report = locked_tick(&f, &ledger, &settings, new_run, lease, progress, run).await;
+    ledger.close().await;
+    let report = report?;
+    let code = report.exit_code();
+    render(&report, format, run, code)?;
+    Ok(code)
+}
+
+pub async fn status(
+    global: &GlobalArgs,
+    format: Format,
+    progress: &Progress,
+    run: &mut RunReport,
+) -> Result<ExitCode> {
+    let cfg = load_config(global)?;
+    let f = connect(&cfg, run)?;
+    // Read-only: evaluate with an in-memory ledger that records nothing.
+    let ledger = Ledger::open("sqlite::memory:").await?;
+    let settings = settings(&cfg);
+    let tick = Tick {
+        forge: &f,
+        ledger: &ledger,
+        run_id: "status",
+        settings: &settings,
+        dry_run: true,
+        progress,
+        record: false,
+        status_only: true,
+    };
+    let report = tick.run().await;
+    run.api = f.counts();
+    let report = report?;
+    run.outcome = Some("reported".into());
+    let code = if report.unevaluated.is_empty() {
+        ExitCode::Success
+    } else {
+        report.exit_code()
+    };
+    render(&report, format, run, code)?;
+    Ok(code)
+}
+
+/// Decisions as JSON.
+pub fn report_json(r: &TickReport) -> Value {
+    let decisions: Vec<Value> = r
+        .decisions
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            json!({
+                "position": if d.action == crate::queue::policy::Action::Skip { Value::Null } else { json!(i + 1) },
+                "pr": d.pr.0,
+                "head": d.head.as_str(),
+                "action": d.action.as_str(),
+                "reason_code": d.reason.code(),
+                "reason": d.reason.text(),
+                "detail": d.reason,
+            })
+        })
+        .collect();
+    json!({
+        "outcome": r.outcome,
+        "base_head": r.base_head,
+        "required_contexts": r.required_contexts,
+        "required_approvals": r.required_approvals,
+        "decisions": decisions,
+        "unevaluated": r.unevaluated,
+        "not_evaluated": r.not_evaluated,
+        "actions": r.actions,
+        "notes": r.notes,
+    })
+}
+
+/// The decisions as an aligned table.
+pub fn report_table(r: &TickReport) -> String {
+    let mut out = String::new();
+    out.push_str(&format!(
+        "{:<6} {:<8} {:<26} {}\n",
+        "PR", "ACTION", "REASON", "DETAIL"
+    ));
+    for d in &r.decisions {
+        out.push_str(&format!(
+            "#{:<5} {:<8} {:<26} {}\n",
+            d.pr.0,
+            d.action.as_str(),
+            d.reason.code(),
+            d.reason.text()
+        ));
+    }
+    for u in &r.unevaluated {
+        out.push_str(&format!(
+            "#{:<5} {:<8} {:<26} {}\n",
+            u.pr, "-", "could_not_evaluate", u.error
+        ));
+    }
+    if !r.not_evaluated.is_empty() {
+        out.push_str(&format!(
+            "(not read this tick: {} PRs behind the first ready one)\n",
+            r.not_evaluated.len()
+        ));
+    }
+    out
+}
+
+fn render(r: &TickReport, format: Format, run: &RunReport, code: ExitCode) -> Result<()> {
+    match format {
+        Format::Text => {
+            let mut text = report_table(r);
+            for n in &r.notes {
+                text.push_str(&format!("note: {n}\n"));
+            }
+            text.push_str(&format!("outcome: {} (exit {code})", r.outcome.word()));
+            outln!("{text}");
+            Ok(())
+        }
+        Format::Json | Format::Jsonl => {
+            let mut v = report_json(r);
+            v["run_id"] = json!(run.ledger.as_ref().and_then(|l| l.run_id.clone()));
+            v["dry_run"] = json!(run.dry_run);
+            v["exit_code"] = json!(code.code());
+            v["exit_label"] = json!(code.label());
+            print_json(&v)
+        }
+    }
+}

@@ -1,0 +1,1117 @@
+//! One merge-queue tick: observe → decide → act → report (DESIGN.md §1).
+//!
+//! Observe reads protection, the base head (and its statuses when push-required contexts are
+//! configured) and the open PRs, then evaluates candidates oldest first in windows of
+//! bounded concurrency, stopping at the first window that holds a ready PR. Decide is
+//! `policy::decide`. Act merges the first ready PR (re-reading the base head and the PR head
+//! first, pinning the merge to the evaluated head), or, when nothing can merge, updates the
+//! oldest behind PR. Every decision and effect goes to the ledger; effects carry idempotency
+//! keys so a crashed or repeated tick never sends one twice.
+
+use std::collections::BTreeSet;
+
+use futures_util::future::join_all;
+use serde::Serialize;
+use serde_json::json;
+
+use super::policy::{
+    self, Action, BaseState, CandidateState, Decision, QueuePolicy, Reason, RequiredContexts,
+};
+use crate::error::{Error, ExitCode, Result};
+use crate::forge::{
+    Commit, ContextName, ContextState, Forge, ForgeError, ForgeKind, Label, MergeMethod,
+    MergeRequest, NewStatus, PrNumber, Protection, PullRequest, Sha, UpdateStyle,
+};
+use crate::ledger::{self, EffectKind, Evidence, Intent, Ledger, NewDecision, NewEffect, Outcome};
+use crate::report::{ActionRecord, Progress};
+
+/// The queue's own status context. Never counted among the required contexts.
+pub const QUEUE_CONTEXT: &str = "mergeward/queue";
+
+/// Queue settings (from configuration).
+#[derive(Debug, Clone)]
+pub struct QueueSettings {
+    pub branch: String,
+    pub queue_label: String,
+    pub hold_label: String,
+    pub auto_discover: bool,
+    pub opt_out_labels: Vec<String>,
+    pub reviewers: Vec<String>,
+    /// Used when protection does not say.
+    pub required_approvals_fallback: u32,
+    pub push_required_contexts: Vec<String>,
+    pub update_style: UpdateStyle,
+    pub merge_method: MergeMethod,
+    pub allow_force_merge: bool,
+    pub request_changes_from_anyone_blocks: bool,
+    pub green_states: Vec<String>,
+    /// Merge with no required status contexts at all (default: refuse, could-not-decide).
+    pub allow_no_required_contexts: bool,
+    /// Post `mergeward/queue` statuses on candidates.
+    pub post_status: bool,
+    /// Candidates evaluated concurrently per window.
+    pub window: usize,
+}
+
+impl QueueSettings {
+    /// Defaults matching the configuration defaults (tests and the sandbox start here).
+    pub fn new(branch: &str) -> QueueSettings {
+        QueueSettings {
+            branch: branch.to_string(),
+            queue_label: "merge-queue".into(),
+            hold_label: "merge-queue-hold".into(),
+            auto_discover: true,
+            opt_out_labels: vec!["do-not-auto-merge".into(), "wip".into(), "draft".into()],
+            reviewers: Vec::new(),
+            required_approvals_fallback: 2,
+            push_required_contexts: Vec::new(),
+            update_style: UpdateStyle::Merge,
+            merge_method: MergeMethod::Merge,
+            allow_force_merge: false,
+            request_changes_from_anyone_blocks: true,
+            green_states: vec!["success".into()],
+            allow_no_required_contexts: false,
+            post_status: false,
+            window: 8,
+        }
+    }
+}
+
+/// What the tick did, as a whole.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum TickOutcome {
+    Merged {
+        pr: u64,
+    },
+    Updated {
+        pr: u64,
+    },
+    /// The base moved (or the PR head moved) between evaluation and merge: next tick.
+    Deferred {
+        pr: u64,
+    },
+    /// The base branch is not green.
+    Paused,
+    /// Candidates were held (permanent merge/update errors) and nothing else could act.
+    Held,
+    /// Nothing to do: no candidates, or all are waiting.
+    Idle,
+}
+
+impl TickOutcome {
+    pub fn word(&self) -> &'static str {
+        match self {
+            TickOutcome::Merged { .. } => "merged",
+            TickOutcome::Updated { .. } => "updated",
+            TickOutcome::Deferred { .. } => "deferred",
+            TickOutcome::Paused => "paused",
+            TickOutcome::Held => "held",
+            TickOutcome::Idle => "idle",
+        }
+    }
+}
+
+/// A candidate that could not be evaluated (its reads failed): never merged.
+#[derive(Debug, Clone, Serialize)]
+pub struct Unevaluated {
+    pub pr: u64,
+    pub error: String,
+    pub exit_label: &'static str,
+}
+
+/// The full result of a tick.
+#[derive(Debug, Clone, Serialize)]
+pub struct TickReport {
+    pub outcome: TickOutcome,
+    pub base_head: Option<Sha>,
+    pub required_contexts: Vec<String>,
+    pub required_approvals: u32,
+    /// Decisions in queue order (skips last).
+    pub decisions: Vec<Decision>,
+    pub unevaluated: Vec<Unevaluated>,
+    /// Open PRs not read this tick because a ready PR was found earlier in the queue.
+    pub not_evaluated: Vec<u64>,
+    pub actions: Vec<ActionRecord>,
+    pub notes: Vec<String>,
+}
+
+impl TickReport {
+    /// The tick's exit code: could-not-decide when any candidate could not be evaluated
+    /// or an effect's outcome is unknown, even if another PR merged.
+    pub fn exit_code(&self) -> ExitCode {
+        if self
+            .unevaluated
+            .iter()
+            .any(|u| u.exit_label == ExitCode::Auth.label())
+        {
+            ExitCode::Auth
+        } else if !self.unevaluated.is_empty()
+            || self.actions.iter().any(|a| a.outcome == "unknown")
+        {
+            ExitCode::CouldNotDecide
+        } else {
+            ExitCode::Success
+        }
+    }
+}
+
+/// Everything a tick needs.
+pub struct Tick<'a, F: Forge> {
+    pub forge: &'a F,
+    pub ledger: &'a Ledger,
+    pub run_id: &'a str,
+    pub settings: &'a QueueSettings,
+    pub dry_run: bool,
+    pub progress: &'a Progress,
+    /// Record decisions and effects (false for the read-only `queue status`).
+    pub record: bool,
+    /// `queue status`: evaluate every open PR and act on none.
+    pub status_only: bool,
+}
+
+fn err_label(e: &ForgeError) -> &'static str {
+    e.exit_code().label()
+}
+
+/// Builds the policy from protection and settings; refuses what cannot be trusted.
+pub fn build_policy(kind: ForgeKind, p: &Protection, s: &QueueSettings) -> Result<QueuePolicy> {
+    let unusable = |msg: String, hint: &str| Error::ForgeCtx {
+        context: format!("queue held: branch protection of {}", s.branch),
+        err: Box::new(ForgeError::Decode {
+            method: "GET".into(),
+            path: format!("protection of {}", s.branch),
+            detail: msg,
+        }),
+        hint: Some(hint.to_string()),
+    };
+    let mut contexts: Vec<String> = p.required_contexts.clone();
+    let before = contexts.len();
+    contexts.retain(|c| c != QUEUE_CONTEXT);
+    if contexts.len() != before {
+        tracing::warn!(
+            "branch protection requires {QUEUE_CONTEXT}, the queue's own context; ignoring it (it cannot gate itself)"
+        );
+    }
+    if p.status_checks_enabled && contexts.is_empty() {
+        return Err(unusable(
+            "status checks are enabled with an empty list of required contexts".into(),
+            "list the required contexts in branch protection; mergeward will not guess which statuses gate a merge",
+        ));
+    }
+    if contexts.is_empty() && !s.allow_no_required_contexts {
+        return Err(unusable(
+            "no required status contexts: nothing would prove a PR green".into(),
+            "require status checks in branch protection, or set queue.allow_no_required_contexts = true to merge on approvals alone",
+        ));
+    }
+    let required = match kind {
+        ForgeKind::GitHub => RequiredContexts::Exact(contexts),
+        _ => RequiredContexts::globs(&contexts).map_err(|m| {
+            unusable(
+                m,
+                "fix the pattern in branch protection (Gitea uses glob patterns)",
+            )
+        })?,
+    };
+    let mut opt_out: BTreeSet<String> = s.opt_out_labels.iter().cloned().collect();
+    opt_out.insert(s.hold_label.clone());
+    Ok(QueuePolicy {
+        base_branch: s.branch.clone(),
+        required,
+        required_approvals: p
+            .required_approvals
+            .unwrap_or(s.required_approvals_fallback),
+        reviewers: s.reviewers.iter().cloned().collect(),
+        push_required_contexts: s.push_required_contexts.clone(),
+        green_states: s.green_states.iter().cloned().collect(),
+        request_changes_from_anyone_blocks: s.request_changes_from_anyone_blocks,
+        allow_force_merge: s.allow_force_merge,
+        opt_out_labels: opt_out,
+        queue_label: s.queue_label.clone(),
+        auto_discover: s.auto_discover,
+    })
+}
+
+/// Whether the PR head contains `base`: the stored merge base is it, or a PR commit is it
+/// or has it as a parent (the boundary commit of a history that contains it).
+pub fn contains_base(pr: &PullRequest, commits: &[Commit], base: &Sha) -> bool {
+    pr.merge_base.as_ref() == Some(base)
+        || commits
+            .iter()
+            .any(|c| &c.sha == base || c.parents.iter().any(|p| p == base))
+}
+
+fn ledger_action(a: Action) -> ledger::Action {
+    match a {
+        Action::Merge { .. } => ledger::Action::Merge,
+        Action::Update => ledger::Action::Update,
+        Action::Wait => ledger::Action::Wait,
+        Action::Skip => ledger::Action::Skip,
+        Action::Pause => ledger::Action::Pause,
+    }
+}
+
+fn evidence(policy: &QueuePolicy, d: &Decision, c: Option<&CandidateState>) -> Evidence {
+    let mut e = Evidence {
+        head_sha: Some(d.head.to_string()),
+        base_sha: Some(d.base_head.to_string()),
+        required_approvals: Some(policy.required_approvals),
+        ..Evidence::default()
+    };
+    if let Some(c) = c {
+        e.mergeable = c.pr.mergeable;
+        for (name, state) in policy::required_states(policy, &c.statuses) {
+            e.contexts.insert(name, state.as_str().to_string());
+        }
+        let (approvers, _) = policy::genuine_reviews(policy, &c.reviews, &c.pr.head_sha);
+        e.approvals = approvers.into_iter().collect();
+        e.extra
+            .insert("contains_base".into(), json!(c.contains_base));
+    }
+    e
+}
+
+/// The result of one effect attempt.
+enum Done {
+    Ok,
+    /// The forge refused; the error is kept for classification.
+    Refused(ForgeError),
+}
+
+impl<F: Forge> Tick<'_, F> {
+    fn ledger_err(e: ledger::LedgerError) -> Error {
+        Error::from(e)
+    }
+
+    async fn record_decision(
+        &self,
+        policy: &QueuePolicy,
+        d: &Decision,
+        c: Option<&CandidateState>,
+        action_override: Option<ledger::Action>,
+        reason_override: Option<(&str, String)>,
+    ) -> Result<Option<String>> {
+        self.progress.emit(
+            "subject_evaluated",
+            json!({ "subject": format!("pr:{}", d.pr.0), "action": d.action.as_str(), "reason": d.reason.code(), "head": d.head.as_str() }),
+        );
+        if !self.record {
+            return Ok(None);
+        }
+        let (code, text) = match reason_override {
+            Some((c, t)) => (c.to_string(), t),
+            None => (d.reason.code().to_string(), d.reason.text()),
+        };
+        let nd = NewDecision {
+            run_id: self.run_id.to_string(),
+            subject: ledger::pr_subject(d.pr.0),
+            action: action_override.unwrap_or(ledger_action(d.action)),
+            reason_code: ledger::ReasonCode::new(code).map_err(Self::ledger_err)?,
+            reason_text: text,
+            evidence: evidence(policy, d, c),
+            dry_run: self.dry_run,
+        };
+        let rec = self
+            .ledger
+            .record_decision(&nd)
+            .await
+            .map_err(Self::ledger_err)?;
+        Ok(Some(rec.id().to_string()))
+    }
+
+    /// Runs one effect through the ledger: intent first, then the forge call, then the
+    /// outcome. A committed key is never sent again; an unresolved one (crash, lost
+    /// answer) is resolved by reading the forge before anything is sent.
+    #[allow(clippy::too_many_arguments)]
+    async fn effect<Fut>(
+        &self,
+        report: &mut TickReport,
+        decision_id: Option<&str>,
+        pr: PrNumber,
+        kind: EffectKind,
+        head: Option<&Sha>,
+        base: Option<&Sha>,
+        discriminator: &str,
+        send: impl Fn() -> Fut,
+    ) -> Result<Done>
+    where
+        Fut: std::future::Future<Output = std::result::Result<(), ForgeError>>,
+    {
+        let subject = ledger::pr_subject(pr.0);
+        let ne = NewEffect {
+            run_id: self.run_id.to_string(),
+            decision_id: decision_id.map(str::to_string),
+            subject: subject.clone(),
+            kind,
+            head_sha: head.map(Sha::to_string),
+            base_sha: base.map(Sha::to_string),
+            discriminator: discriminator.to_string(),
+            payload: json!({ "discriminator": discriminator }),
+        };
+        let key = ne.key();
+        let mut record = |outcome: &str| {
+            report.actions.push(ActionRecord {
+                subject: subject.clone(),
+                kind: kind.as_str().to_string(),
+                sha: head.map(Sha::to_string),
+                outcome: outcome.to_string(),
+                idempotency_key: Some(key.clone()),
+            })
+        };
+        if self.dry_run || !self.record {
+            record("dry_run");
+            return Ok(Done::Ok);
+        }
+        let mut intent = self
+            .ledger
+            .record_intent(&ne)
+            .await
+            .map_err(Self::ledger_err)?;
+        if let Intent::Unresolved { prior } = &intent {
+            let done = self.resolve(kind, pr, head, discriminator).await?;
+            let outcome = if done {
+                Outcome::Committed
+            } else {
+                Outcome::Failed("not found on the forge after an interrupted attempt".into())
+            };
+            self.ledger
+                .record_outcome(&prior.id, &outcome)
+                .await
+                .map_err(Self::ledger_err)?;
+            intent = self
+                .ledger
+                .record_intent(&ne)
+                .await
+                .map_err(Self::ledger_err)?;
+        }
+        let id = match intent {
+            Intent::Proceed(id) => id,
+            Intent::Replayed { .. } => {
+                record("replayed");
+                return Ok(Done::Ok);
+            }
+            Intent::Unresolved { .. } => {
+                record("unknown");
+                return Ok(Done::Ok);
+            }
+        };
+        self.progress.emit(
+            "effect_started",
+            json!({ "subject": subject, "kind": kind.as_str(), "sha": head.map(Sha::as_str), "idempotency_key": key }),
+        );
+        let result = send().await;
+        let (outcome, word, done) = match result {
+            Ok(()) => (Outcome::Committed, "committed", Done::Ok),
+            Err(e) if e.outcome_unknown() => {
+                (Outcome::Unknown(e.to_string()), "unknown", Done::Refused(e))
+            }
+            Err(e) => (Outcome::Failed(e.to_string()), "failed", Done::Refused(e)),
+        };
+        self.ledger
+            .record_outcome(&id, &outcome)
+            .await
+            .map_err(Self::ledger_err)?;
+        self.progress.emit(
+            "effect_completed",
+            json!({ "subject": subject, "kind": kind.as_str(), "outcome": word, "idempotency_key": key }),
+        );
+        record(word);
+        Ok(done)
+    }
+
+    /// Whether an interrupted effect took place, read from the forge.
+    async fn resolve(
+        &self,
+        kind: EffectKind,
+        pr: PrNumber,
+        head: Option<&Sha>,
+        disc: &str,
+    ) -> Result<bool> {
+        Ok(match kind {
+            EffectKind::Merge => self.forge.pull(pr).await?.merged,
+            EffectKind::Update => Some(&self.forge.pull(pr).await?.head_sha) != head,
+            EffectKind::Label => self
+                .forge
+                .pull(pr)
+                .await?
+                .labels
+                .iter()
+                .any(|l| disc.strip_prefix("label:") == Some(l.0.as_str())),
+            EffectKind::Status => match head {
+                Some(h) => {
+                    let st = self.forge.statuses(h).await?;
+                    st.latest
+                        .get(&ContextName(QUEUE_CONTEXT.into()))
+                        .is_some_and(|r| {
+                            disc.ends_with(r.description.as_deref().unwrap_or("\u{0}"))
+                        })
+                }
+                None => false,
+            },
+            // A comment cannot be matched reliably; assume it was posted rather than
+            // risk posting it twice.
+            EffectKind::Comment => true,
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn comment(
+        &self,
+        report: &mut TickReport,
+        decision_id: Option<&str>,
+        pr: PrNumber,
+        head: Option<&Sha>,
+        base: Option<&Sha>,
+        disc: &str,
+        body: String,
+    ) -> Result<()> {
+        let f = self.forge;
+        let done = self
+            .effect(
+                report,
+                decision_id,
+                pr,
+                EffectKind::Comment,
+                head,
+                base,
+                disc,
+                || f.comment(pr, &body),
+            )
+            .await?;
+        if let Done::Refused(e) = done {
+            report
+                .notes
+                .push(format!("could not comment on #{}: {e}", pr.0));
+        }
+        Ok(())
+    }
+
+    /// Holds a wedged PR: the hold label, then a comment that says why and how to requeue.
+    async fn hold(
+        &self,
+        report: &mut TickReport,
+        policy: &QueuePolicy,
+        d: &Decision,
+        c: Option<&CandidateState>,
+        code: &str,
+        why: String,
+    ) -> Result<()> {
+        let hold = &self.settings.hold_label;
+        let did = self
+            .record_decision(
+                policy,
+                d,
+                c,
+                Some(ledger::Action::Hold),
+                Some((code, why.clone())),
+            )
+            .await?;
+        annotate("error", &format!("PR #{} held: {why}", d.pr.0));
+        let f = self.forge;
+        let label = Label(hold.clone());
+        let done = self
+            .effect(
+                report,
+                did.as_deref(),
+                d.pr,
+                EffectKind::Label,
+                Some(&d.head),
+                Some(&d.base_head),
+                &format!("label:{hold}"),
+                || f.add_label(d.pr, &label),
+            )
+            .await?;
+        let note = match done {
+            Done::Ok => String::new(),
+            Done::Refused(e) => {
+                report
+                    .notes
+                    .push(format!("could not apply {hold:?} to #{}: {e}", d.pr.0));
+                format!(
+                    "\n\n(NOTE: could not apply the hold label automatically: {e}. Please add `{hold}` manually.)"
+                )
+            }
+        };
+        let body = format!(
+            "mergeward: holding this PR with `{hold}`: {why}.\n\nFix the cause, then remove the `{hold}` label to requeue it.{note}"
+        );
+        self.comment(
+            report,
+            did.as_deref(),
+            d.pr,
+            Some(&d.head),
+            Some(&d.base_head),
+            &format!("hold:{code}"),
+            body,
+        )
+        .await
+    }
+
+    async fn queue_status(
+        &self,
+        report: &mut TickReport,
+        d: &Decision,
+        state: ContextState,
+        description: String,
+    ) -> Result<()> {
+        if !self.settings.post_status {
+            return Ok(());
+        }
+        let f = self.forge;
+        let status = NewStatus {
+            context: ContextName(QUEUE_CONTEXT.into()),
+            state: state.clone(),
+            description: description.chars().take(140).collect(),
+            target_url: None,
+        };
+        let disc = format!("status:{}:{}", state.as_str(), status.description);
+        let done = self
+            .effect(
+                report,
+                None,
+                d.pr,
+                EffectKind::Status,
+                Some(&d.head),
+                Some(&d.base_head),
+                &disc,
+                || f.post_status(&d.head, &status),
+            )
+            .await?;
+        if let Done::Refused(e) = done {
+            report.notes.push(format!(
+                "could not post {QUEUE_CONTEXT} on #{}: {e}",
+                d.pr.0
+            ));
+        }
+        Ok(())
+    }
+
+    /// Reads what `decide` needs about one candidate.
+    async fn observe(
+        &self,
+        listed: &PullRequest,
+        base: &Sha,
+    ) -> std::result::Result<CandidateState, ForgeError> {
+        let f = self.forge;
+        // GitHub's list items carry no `mergeable`: read the PR itself. Gitea's list has it.
+        let pr = if f.kind() == ForgeKind::GitHub {
+            f.pull(listed.number).await?
+        } else {
+            listed.clone()
+        };
+        let (statuses, reviews, commits) =
+            tokio::try_join!(f.statuses(&pr.head_sha), f.reviews(pr.number), async {
+                if pr.merge_base.as_ref() == Some(base) {
+                    Ok(Vec::new())
+                } else {
+                    f.pull_commits(pr.number).await
+                }
+            },)?;
+        let contains = contains_base(&pr, &commits, base);
+        Ok(CandidateState {
+            pr,
+            contains_base: contains,
+            statuses,
+            reviews,
+        })
+    }
+
+    /// One tick.
+    pub async fn run(&self) -> Result<TickReport> {
+        let s = self.settings;
+        let f = self.forge;
+        let protection = f.protection(&s.branch).await.map_err(|e| Error::ForgeCtx {
+            context: format!(
+                "queue held: cannot read the branch protection of {}",
+                s.branch
+            ),
+            err: Box::new(e),
+            hint: Some(
+                "the queue never merges without the required contexts; check the token's access"
+                    .into(),
+            ),
+        })?;
+        let policy = build_policy(f.kind(), &protection, s)?;
+        let mut report = TickReport {
+            outcome: TickOutcome::Idle,
+            base_head: None,
+            required_contexts: policy.required.names(),
+            required_approvals: policy.required_approvals,
+            decisions: Vec::new(),
+            unevaluated: Vec::new(),
+            not_evaluated: Vec::new(),
+            actions: Vec::new(),
+            notes: protection.gaps.clone(),
+        };
+        let base_head = f.branch_head(&s.branch).await?;
+        report.base_head = Some(base_head.clone());
+        let base_statuses = if policy.push_required_contexts.is_empty() {
+            crate::forge::CommitStatuses::reduce(base_head.clone(), Vec::new())
+        } else {
+            f.statuses(&base_head).await?
+        };
+        let base = BaseState {
+            head: base_head.clone(),
+            statuses: base_statuses,
+        };
+        if let Some(reason) = policy::base_gate(&policy, &base) {
+            annotate("notice", &format!("queue paused: {}", reason.text()));
+            report.notes.push(reason.text());
+            report.outcome = TickOutcome::Paused;
+            return Ok(report);
+        }
+
+        let open = f.open_pulls().await?;
+        let mut candidates = Vec::new();
+        let mut skips = Vec::new();
+        for pr in &open {
+            match policy::ineligible(&policy, pr) {
+                Some(reason) => skips.push(Decision {
+                    pr: pr.number,
+                    head: pr.head_sha.clone(),
+                    base_head: base_head.clone(),
+                    action: Action::Skip,
+                    reason,
+                }),
+                None => candidates.push(pr.clone()),
+            }
+        }
+        for d in &skips {
+            let did = self.record_decision(&policy, d, None, None, None).await?;
+            // Tell the author once per PR and reason (the effect key has no head SHA).
+            let body = match &d.reason {
+                Reason::WrongBase { .. } => Some(format!(
+                    "mergeward: skipped; the base branch is not `{}`.",
+                    s.branch
+                )),
+                Reason::Fork => Some(
+                    "mergeward: skipped; PRs from forks are not supported by the serialized queue."
+                        .to_string(),
+                ),
+                _ => None,
+            };
+            if let Some(body) = body.filter(|_| !self.status_only) {
+                let disc = format!("skip:{}", d.reason.code());
+                self.comment(&mut report, did.as_deref(), d.pr, None, None, &disc, body)
+                    .await?;
+            }
+        }
+
+        // Evaluate in FIFO windows; stop after the window that holds a ready PR.
+        let bar = self
+            .progress
+            .bar(candidates.len() as u64, "evaluating pull requests");
+        let mut evaluated: Vec<(Decision, CandidateState)> = Vec::new();
+        let window = s.window.max(1);
+        let mut found_ready = false;
+        for (i, chunk) in candidates.chunks(window).enumerate() {
+            if found_ready && !self.status_only {
+                report
+                    .not_evaluated
+                    .extend(candidates[i * window..].iter().map(|p| p.number.0));
+                break;
+            }
+            let observed = join_all(chunk.iter().map(|pr| self.observe(pr, &base_head))).await;
+            for (pr, obs) in chunk.iter().zip(observed) {
+                bar.inc(1);
+                match obs {
+                    Ok(c) => {
+                        let d = policy::decide(&policy, &base, &c);
+                        if matches!(d.action, Action::Merge { .. }) {
+                            found_ready = true;
+                        }
+                        evaluated.push((d, c));
+                    }
+                    Err(e) if e.exit_code() == ExitCode::NotFound => {
+                        report.notes.push(format!(
+                            "#{} disappeared while being read: {e}",
+                            pr.number.0
+                        ));
+                    }
+                    Err(e) => {
+                        annotate(
+                            "error",
+                            &format!("PR #{} could not be evaluated: {e}", pr.number.0),
+                        );
+                        report.unevaluated.push(Unevaluated {
+                            pr: pr.number.0,
+                            error: e.to_string(),
+                            exit_label: err_label(&e),
+                        });
+                    }
+                }
+            }
+        }
+        bar.finish_and_clear();
+        if report
+            .unevaluated
+            .iter()
+            .any(|u| u.exit_label == ExitCode::Auth.label())
+        {
+            // Every further call would fail the same way.
+            report.decisions = evaluated.into_iter().map(|(d, _)| d).collect();
+            return Ok(report);
+        }
+
+        if self.status_only {
+            report.decisions = evaluated.into_iter().map(|(d, _)| d).collect();
+            report.decisions.extend(skips);
+            return Ok(report);
+        }
+        let mut decision_ids = Vec::new();
+        for (position, (d, c)) in evaluated.iter().enumerate() {
+            let did = self
+                .record_decision(&policy, d, Some(c), None, None)
+                .await?;
+            annotate(
+                "notice",
+                &format!(
+                    "PR #{} decision={}: {}",
+                    d.pr.0,
+                    d.action.as_str(),
+                    d.reason.text()
+                ),
+            );
+            if !matches!(d.action, Action::Merge { .. }) {
+                self.queue_status(
+                    &mut report,
+                    d,
+                    ContextState::Pending,
+                    format!("position {}: {}", position + 1, d.reason.text()),
+                )
+                .await?;
+            }
+            decision_ids.push(did);
+        }
+
+        // Act: merge the first ready PR; otherwise update the oldest behind PR.
+        let mut held_any = false;
+        let mut acted = false;
+        for (idx, (d, c)) in evaluated.iter().enumerate() {
+            let Action::Merge { force } = d.action else {
+                continue;
+            };
+            match self
+                .merge(
+                    &mut report,
+                    &policy,
+                    d,
+                    c,
+                    force,
+                    decision_ids[idx].as_deref(),
+                )
+                .await?
+            {
+                MergeResult::Merged => {
+                    report.outcome = TickOutcome::Merged { pr: d.pr.0 };
+                    acted = true;
+                    break;
+                }
+                MergeResult::Deferred => {
+                    report.outcome = TickOutcome::Deferred { pr: d.pr.0 };
+                    acted = true;
+                    break;
+                }
+                MergeResult::Held => held_any = true,
+                MergeResult::Unknown => {
+                    acted = true;
+                    break;
+                }
+            }
+        }
+        // A PR that contains the base and only waits for CI to finish is "in flight": it will
+        // likely merge next, and updating others now would only churn their CI.
+        let in_flight = evaluated.iter().find(|(d, _)| {
+            matches!(&d.reason, Reason::RequiredNotGreen { contexts }
+                if contexts.iter().all(|(_, s)| s == "pending" || s == "missing")
+                    && contexts.iter().any(|(_, s)| s == "pending"))
+        });
+        if !acted && let Some((d, _)) = in_flight {
+            report.notes.push(format!(
+                "#{} waits for CI on the current base; no other PR is updated meanwhile",
+                d.pr.0
+            ));
+            acted = true;
+        }
+        if !acted {
+            for (idx, (d, c)) in evaluated.iter().enumerate() {
+                if d.action != Action::Update {
+                    continue;
+                }
+                match self
+                    .update(&mut report, &policy, d, c, decision_ids[idx].as_deref())
+                    .await?
+                {
+                    UpdateResult::Updated => {
+                        report.outcome = TickOutcome::Updated { pr: d.pr.0 };
+                        acted = true;
+                        break;
+                    }
+                    UpdateResult::Held => held_any = true,
+                    UpdateResult::Unknown => {
+                        acted = true;
+                        break;
+                    }
+                }
+            }
+        }
+        if !acted && held_any {
+            report.outcome = TickOutcome::Held;
+        }
+        report.decisions = evaluated.into_iter().map(|(d, _)| d).collect();
+        report.decisions.extend(skips);
+        Ok(report)
+    }
+
+    async fn merge(
+        &self,
+        report: &mut TickReport,
+        policy: &QueuePolicy,
+        d: &Decision,
+        c: &CandidateState,
+        force: bool,
+        decision_id: Option<&str>,
+    ) -> Result<MergeResult> {
+        let f = self.forge;
+        // Re-read what can have moved since the evaluation.
+        let now_base = f.branch_head(&self.settings.branch).await?;
+        if now_base != d.base_head {
+            annotate(
+                "notice",
+                &format!(
+                    "{} moved {} -> {}; deferring #{} to the next tick",
+                    self.settings.branch,
+                    d.base_head.short(8),
+                    now_base.short(8),
+                    d.pr.0
+                ),
+            );
+            return Ok(MergeResult::Deferred);
+        }
+        let now_pr = f.pull(d.pr).await?;
+        if now_pr.head_sha != d.head || now_pr.state != crate::forge::PrState::Open {
+            annotate(
+                "notice",
+                &format!(
+                    "PR #{} changed since it was evaluated; deferring to the next tick",
+                    d.pr.0
+                ),
+            );
+            return Ok(MergeResult::Deferred);
+        }
+        let req = MergeRequest {
+            method: self.settings.merge_method,
+            title: format!("Merge PR #{} via mergeward", d.pr.0),
+            message: format!(
+                "Serialized merge by mergeward: {} was current, approvals ({}) and required contexts ({}) were green on {}.",
+                self.settings.branch,
+                policy::genuine_reviews(policy, &c.reviews, &d.head)
+                    .0
+                    .into_iter()
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                policy.required.names().join(", "),
+                d.head
+            ),
+            force,
+        };
+        annotate(
+            "notice",
+            &format!(
+                "merging PR #{}{}",
+                d.pr.0,
+                if force {
+                    " (force_merge: non-required reds)"
+                } else {
+                    ""
+                }
+            ),
+        );
+        let done = self
+            .effect(
+                report,
+                decision_id,
+                d.pr,
+                EffectKind::Merge,
+                Some(&d.head),
+                Some(&d.base_head),
+                "merge",
+                || f.merge(d.pr, &d.head, &req),
+            )
+            .await?;
+        match done {
+            Done::Ok => {
+                if report
+                    .actions
+                    .last()
+                    .is_some_and(|a| a.outcome == "dry_run")
+                {
+                    return Ok(MergeResult::Merged);
+                }
+                self.queue_status(
+                    report,
+                    d,
+                    ContextState::Success,
+                    "merged by mergeward".into(),
+                )
+                .await?;
+                Ok(MergeResult::Merged)
+            }
+            Done::Refused(e) => match e.status() {
+                Some(403..=405) => {
+                    self.hold(
+                        report,
+                        policy,
+                        d,
+                        Some(c),
+                        "merge_refused",
+                        format!(
+                            "the forge refused the merge (HTTP {}): {}",
+                            e.status().unwrap_or(0),
+                            short(&e)
+                        ),
+                    )
+                    .await?;
+                    Ok(MergeResult::Held)
+                }
+                Some(409) => {
+                    report.notes.push(format!(
+                        "#{}: the head moved before the merge (409); next tick",
+                        d.pr.0
+                    ));
+                    Ok(MergeResult::Deferred)
+                }
+                _ => {
+                    // Unknown or server error: did it merge anyway?
+                    match f.pull(d.pr).await {
+                        Ok(p) if p.merged => Ok(MergeResult::Merged),
+                        _ => {
+                            report
+                                .notes
+                                .push(format!("merging #{} failed: {e}", d.pr.0));
+                            report.unevaluated.push(Unevaluated {
+                                pr: d.pr.0,
+                                error: e.to_string(),
+                                exit_label: err_label(&e),
+                            });
+                            Ok(MergeResult::Unknown)
+                        }
+                    }
+                }
+            },
+        }
+    }
+
+    async fn update(
+        &self,
+        report: &mut TickReport,
+        policy: &QueuePolicy,
+        d: &Decision,
+        c: &CandidateState,
+        decision_id: Option<&str>,
+    ) -> Result<UpdateResult> {
+        let f = self.forge;
+        let style = self.settings.update_style;
+        let done = self
+            .effect(
+                report,
+                decision_id,
+                d.pr,
+                EffectKind::Update,
+                Some(&d.head),
+                Some(&d.base_head),
+                style.as_str(),
+                || f.update(d.pr, &d.head, style),
+            )
+            .await?;
+        match done {
+            Done::Ok => {
+                if !self.dry_run {
+                    let body = format!(
+                        "mergeward: updated this branch with `{}` at `{}`. Waiting for CI on the refreshed head.",
+                        self.settings.branch,
+                        d.base_head.short(12)
+                    );
+                    self.comment(
+                        report,
+                        decision_id,
+                        d.pr,
+                        Some(&d.head),
+                        Some(&d.base_head),
+                        "updated",
+                        body,
+                    )
+                    .await?;
+                }
+                Ok(UpdateResult::Updated)
+            }
+            Done::Refused(e) => match e.status() {
+                Some(409) => {
+                    self.hold(report, policy, d, Some(c), "update_conflict", format!("updating the branch with `{}` conflicts (HTTP 409); rebase it onto `{}`", self.settings.branch, self.settings.branch)).await?;
+                    Ok(UpdateResult::Held)
+                }
+                Some(403 | 422) => {
+                    self.hold(
+                        report,
+                        policy,
+                        d,
+                        Some(c),
+                        "update_refused",
+                        format!(
+                            "the forge refused to update the branch (HTTP {}): {}",
+                            e.status().unwrap_or(0),
+                            short(&e)
+                        ),
+                    )
+                    .await?;
+                    Ok(UpdateResult::Held)
+                }
+                _ => {
+                    report.unevaluated.push(Unevaluated {
+                        pr: d.pr.0,
+                        error: e.to_string(),
+                        exit_label: err_label(&e),
+                    });
+                    Ok(UpdateResult::Unknown)
+                }
+            },
+        }
+    }
+}
+
+enum MergeResult {
+    Merged,
+    Deferred,
+    Held,
+    Unknown,
+}
+
+enum UpdateResult {
+    Updated,
+    Held,
+    Unknown,
+}
+
+fn short(e: &ForgeError) -> String {
+    match e {
+        ForgeError::Http { snippet, .. } if !snippet.is_empty() => {
+            snippet.chars().take(200).collect()
+        }
+        other => other.to_string(),
+    }
+}
+
+/// Whether workflow-command annotations are understood (GitHub or Gitea Actions).
+pub fn in_actions() -> bool {
+    std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true")
+        || std::env::var("GITEA_ACTIONS").is_ok_and(|v| v == "true")
+}
+
+/// `::notice::` / `::error::` on stderr (stdout keeps the command's output format).
+pub fn annotate(level: &str, msg: &str) {
+    if in_actions() {
+        let one_line = msg.replace('\n', " ");
+        eprintln!("::{level}::{one_line}");
+    }
+}

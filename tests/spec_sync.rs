@@ -3,6 +3,7 @@
 
 use mergeward::config::KEYS;
 use mergeward::error::ExitCode;
+use mergeward::queue::policy::Reason;
 
 fn spec() -> String {
     std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/SPEC.md")).expect("SPEC.md")
@@ -39,5 +40,16 @@ fn every_exit_code_is_documented_with_its_label() {
     for code in ExitCode::ALL {
         let row = format!("| {} | `{}` |", code.code(), code.label());
         assert!(spec.contains(&row), "SPEC.md lacks the exit-code row {row}");
+    }
+}
+
+#[test]
+fn every_queue_reason_code_is_documented() {
+    let spec = spec();
+    for code in Reason::CODES {
+        assert!(spec.contains(&format!("`{code}`")), "SPEC.md lacks the reason code {code}");
+    }
+    for code in ["merge_refused", "update_conflict", "update_refused"] {
+        assert!(spec.contains(&format!("`{code}`")), "SPEC.md lacks the hold reason {code}");
     }
 }

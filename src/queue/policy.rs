@@ -137,6 +137,25 @@ pub enum Reason {
 }
 
 impl Reason {
+    /// Every reason code `code()` can return (documented in SPEC.md §8).
+    pub const CODES: &'static [&'static str] = &[
+        "ready",
+        "not_open",
+        "draft",
+        "opt_out",
+        "not_queued",
+        "fork",
+        "wrong_base",
+        "base_not_green",
+        "request_changes",
+        "insufficient_approvals",
+        "behind_with_red_required",
+        "behind",
+        "required_not_green",
+        "mergeability_unknown",
+        "conflicts",
+    ];
+
     pub fn code(&self) -> &'static str {
         match self {
             Reason::Ready { .. } => "ready",

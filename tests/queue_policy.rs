@@ -511,16 +511,23 @@ proptest! {
 #[test]
 fn every_reason_code_is_listed() {
     let reasons = [
-        Reason::Ready { forced_past: vec![] },
+        Reason::Ready {
+            forced_past: vec![],
+        },
         Reason::NotOpen,
         Reason::Draft,
         Reason::OptOut { label: "x".into() },
-        Reason::NotQueued { queue_label: "q".into() },
+        Reason::NotQueued {
+            queue_label: "q".into(),
+        },
         Reason::Fork,
         Reason::WrongBase { base: "b".into() },
         Reason::BaseNotGreen { contexts: vec![] },
         Reason::RequestChanges { by: vec![] },
-        Reason::InsufficientApprovals { have: vec![], need: 1 },
+        Reason::InsufficientApprovals {
+            have: vec![],
+            need: 1,
+        },
         Reason::BehindWithRedRequired { contexts: vec![] },
         Reason::Behind,
         Reason::RequiredNotGreen { contexts: vec![] },

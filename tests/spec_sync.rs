@@ -47,9 +47,15 @@ fn every_exit_code_is_documented_with_its_label() {
 fn every_queue_reason_code_is_documented() {
     let spec = spec();
     for code in Reason::CODES {
-        assert!(spec.contains(&format!("`{code}`")), "SPEC.md lacks the reason code {code}");
+        assert!(
+            spec.contains(&format!("`{code}`")),
+            "SPEC.md lacks the reason code {code}"
+        );
     }
     for code in ["merge_refused", "update_conflict", "update_refused"] {
-        assert!(spec.contains(&format!("`{code}`")), "SPEC.md lacks the hold reason {code}");
+        assert!(
+            spec.contains(&format!("`{code}`")),
+            "SPEC.md lacks the hold reason {code}"
+        );
     }
 }

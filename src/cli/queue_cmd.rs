@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::{Format, GlobalArgs, load_config, print_json};
 use crate::config::Config;
-use crate::error::{ExitCode, Result};
+use crate::error::{Error, ExitCode, Result};
 use crate::forge::{self, AnyForge, Forge, MergeMethod};
 use crate::ledger::{self, Ledger, NewRun, RunState};
 use crate::queue::tick::{QueueSettings, Tick, TickReport};
@@ -53,6 +53,42 @@ pub fn settings(cfg: &Config) -> QueueSettings {
         .unwrap_or(8)
         .max(1);
     s
+}
+
+/// A digest of the effective configuration (values and sources; the token masked), so a
+/// run records which configuration it ran with without storing it.
+pub fn config_digest(cfg: &Config) -> String {
+    use sha2::{Digest, Sha256};
+    let text = serde_json::to_string(&cfg.shown()).unwrap_or_default();
+    let d = Sha256::digest(text.as_bytes());
+    d.iter().take(16).map(|b| format!("{b:02x}")).collect()
+}
+
+/// Adds what to do to a bare forge error: where the token came from for auth failures.
+pub fn with_hint(cfg: &Config, e: Error) -> Error {
+    match e {
+        Error::Forge(err) => {
+            let hint = match err.exit_code() {
+                ExitCode::Auth if err.status() == Some(401) => Some(format!(
+                    "the forge rejected the token from {}; check that it is valid and meant for this server",
+                    cfg.token_source()
+                )),
+                ExitCode::Auth => Some(format!(
+                    "the token from {} lacks a permission: the queue needs write access to the repository (merge, update, label, comment, status); run `mergeward forge check` to see what is missing",
+                    cfg.token_source()
+                )),
+                ExitCode::NotFound => Some("check --repo and --branch (a private repository looks absent to a token that cannot read it)".into()),
+                ExitCode::CouldNotDecide => Some("nothing was merged; the next tick retries (raise -v for details)".into()),
+                _ => None,
+            };
+            Error::ForgeCtx {
+                context: "queue".into(),
+                err,
+                hint,
+            }
+        }
+        other => other,
+    }
 }
 
 /// Opens the ledger named by the configuration.
@@ -152,7 +188,7 @@ pub async fn tick(
     let lease = Duration::from_secs(cfg.int("ledger.lease_secs").unwrap_or(900).max(30));
     let report = locked_tick(&f, &ledger, &settings, new_run, lease, progress, run).await;
     ledger.close().await;
-    let report = report?;
+    let report = report.map_err(|e| with_hint(&cfg, e))?;
     let code = report.exit_code();
     render(&report, format, run, code)?;
     Ok(code)
@@ -181,7 +217,7 @@ pub async fn status(
     };
     let report = tick.run().await;
     run.api = f.counts();
-    let report = report?;
+    let report = report.map_err(|e| with_hint(&cfg, e))?;
     run.outcome = Some("reported".into());
     let code = if report.unevaluated.is_empty() {
         ExitCode::Success

@@ -27,6 +27,12 @@ pub const CI: &str = "CI";
 /// (read), `main` (3 commits) protected with `CI` required and 2 approvals, and the queue's
 /// labels. No pull requests.
 pub fn queue_scenario(kind: ForgeKind) -> Scenario {
+    queue_scenario_unprotected(kind)
+        .protect(ProtectionSpec::new("main").contexts(&[CI]).approvals(2))
+}
+
+/// [`queue_scenario`] without branch protection.
+pub fn queue_scenario_unprotected(kind: ForgeKind) -> Scenario {
     let s = match kind {
         ForgeKind::Gitea => Scenario::gitea(REPO),
         ForgeKind::Forgejo => Scenario::forgejo(REPO),
@@ -39,7 +45,6 @@ pub fn queue_scenario(kind: ForgeKind) -> Scenario {
         .user("carol", "tok-carol", Permission::Write)
         .user("dave", "tok-dave", Permission::Read)
         .branch("main", None, 3)
-        .protect(ProtectionSpec::new("main").contexts(&[CI]).approvals(2))
         .label(HOLD, "e11d21")
         .label(QUEUE_LABEL, "0e8a16")
 }
@@ -329,4 +334,109 @@ pub fn decision_of(r: &TickReport, n: u64) -> (&'static str, &'static str) {
         .find(|d| d.pr.0 == n)
         .map(|d| (d.action.as_str(), d.reason.code()))
         .unwrap_or_else(|| panic!("no decision for #{n}: {:?}", decisions(r)))
+}
+
+/// Route templates the stories inject faults on, per dialect.
+pub mod route {
+    use mergeward::forge::ForgeKind;
+
+    fn gh(kind: ForgeKind) -> bool {
+        kind == ForgeKind::GitHub
+    }
+    pub fn merge(kind: ForgeKind) -> (&'static str, &'static str) {
+        if gh(kind) {
+            ("PUT", "/repos/{owner}/{repo}/pulls/{pull_number}/merge")
+        } else {
+            ("POST", "/repos/{owner}/{repo}/pulls/{index}/merge")
+        }
+    }
+    pub fn update(kind: ForgeKind) -> (&'static str, &'static str) {
+        if gh(kind) {
+            (
+                "PUT",
+                "/repos/{owner}/{repo}/pulls/{pull_number}/update-branch",
+            )
+        } else {
+            ("POST", "/repos/{owner}/{repo}/pulls/{index}/update")
+        }
+    }
+    pub fn pull(kind: ForgeKind) -> (&'static str, &'static str) {
+        if gh(kind) {
+            ("GET", "/repos/{owner}/{repo}/pulls/{pull_number}")
+        } else {
+            ("GET", "/repos/{owner}/{repo}/pulls/{index}")
+        }
+    }
+    pub fn pulls(_: ForgeKind) -> (&'static str, &'static str) {
+        ("GET", "/repos/{owner}/{repo}/pulls")
+    }
+    pub fn reviews(kind: ForgeKind) -> (&'static str, &'static str) {
+        if gh(kind) {
+            ("GET", "/repos/{owner}/{repo}/pulls/{pull_number}/reviews")
+        } else {
+            ("GET", "/repos/{owner}/{repo}/pulls/{index}/reviews")
+        }
+    }
+    pub fn commits(kind: ForgeKind) -> (&'static str, &'static str) {
+        if gh(kind) {
+            ("GET", "/repos/{owner}/{repo}/pulls/{pull_number}/commits")
+        } else {
+            ("GET", "/repos/{owner}/{repo}/pulls/{index}/commits")
+        }
+    }
+    pub fn statuses(_: ForgeKind) -> (&'static str, &'static str) {
+        ("GET", "/repos/{owner}/{repo}/commits/{ref}/statuses")
+    }
+    pub fn branch(_: ForgeKind) -> (&'static str, &'static str) {
+        ("GET", "/repos/{owner}/{repo}/branches/{branch}")
+    }
+    pub fn labels(_: ForgeKind) -> (&'static str, &'static str) {
+        ("GET", "/repos/{owner}/{repo}/labels")
+    }
+}
+
+/// A fault on `(method, route)` that always fires.
+pub fn fault(r: (&str, &str), action: mergeward::sim::FaultAction) -> mergeward::sim::Fault {
+    mergeward::sim::Fault::new(r.1, action).method(r.0)
+}
+
+/// An HTTP status answer with the dialect's error body (or `body`).
+pub fn http(code: u16, body: Option<&str>) -> mergeward::sim::FaultAction {
+    mergeward::sim::FaultAction::Status {
+        code,
+        body: body.map(str::to_string),
+        headers: Vec::new(),
+    }
+}
+
+impl World {
+    /// The state of the first row the forge's status list shows for `sha` (raw HTTP).
+    pub async fn forge_statuses_first(&self, sha: &str) -> String {
+        let base = match self.kind {
+            ForgeKind::GitHub => self.sim.url(),
+            _ => format!("{}/api/v1", self.sim.url()),
+        };
+        let url = format!("{base}/repos/{REPO}/commits/{sha}/statuses");
+        let auth = match self.kind {
+            ForgeKind::GitHub => format!("Bearer {TOKEN}"),
+            _ => format!("token {TOKEN}"),
+        };
+        let v: serde_json::Value = reqwest::Client::new()
+            .get(url)
+            .header("Authorization", auth)
+            .header("User-Agent", "mergeward-tests")
+            .send()
+            .await
+            .expect("status list")
+            .json()
+            .await
+            .expect("json");
+        self.sim.clear_requests();
+        let row = &v[0];
+        row["state"]
+            .as_str()
+            .or(row["status"].as_str())
+            .unwrap_or_default()
+            .to_string()
+    }
 }

@@ -76,8 +76,8 @@ async fn a_502_on_the_third_status_page_beyond_the_retry_budget_does_not_merge()
 async fn a_502_on_the_third_status_page_within_the_retry_budget_merges() {
     for kind in FLAVORS {
         let (m, r) = route::statuses(kind);
-        let s = ci_on_page_three(kind)
-            .fault(fault((m, r), http(502, None)).query("page", "3").nth(1));
+        let s =
+            ci_on_page_three(kind).fault(fault((m, r), http(502, None)).query("page", "3").nth(1));
         let w = World::start(kind, s).await;
         let head = w.head(1);
         let rep = w.tick().await;
@@ -105,7 +105,11 @@ async fn a_ready_pr_on_page_2_of_75_open_prs_is_found_and_merged() {
         let r = w.tick().await;
         assert_eq!(r.outcome, TickOutcome::Merged { pr: 60 }, "{kind}");
         for n in 1..60 {
-            assert_eq!(decision_of(&r, n), ("wait", "insufficient_approvals"), "{kind} #{n}");
+            assert_eq!(
+                decision_of(&r, n),
+                ("wait", "insufficient_approvals"),
+                "{kind} #{n}"
+            );
         }
         // Evaluated in windows of 4: nothing after #60's window is read.
         assert_eq!(r.not_evaluated, (61..=75).collect::<Vec<u64>>(), "{kind}");

@@ -960,6 +960,33 @@ impl<F: Forge> Tick<'_, F> {
             }
             Done::Refused(e) => match e.status() {
                 Some(403..=405) => {
+                    // A refusal may be the forge judging a head or base that moved after the
+                    // re-read (Gitea checks protection on the new head before the pin, so a
+                    // push during the call is a 405, not a 409). Only a refusal of the
+                    // evaluated head on the evaluated base is permanent.
+                    match self.moved_since(d).await {
+                        Ok(None) => {}
+                        Ok(Some(what)) => {
+                            report.notes.push(format!(
+                                "#{}: the merge was refused (HTTP {}) after {what} moved; next tick",
+                                d.pr.0,
+                                e.status().unwrap_or(0)
+                            ));
+                            return Ok(MergeResult::Deferred);
+                        }
+                        Err(re) => {
+                            report.notes.push(format!(
+                                "#{}: the merge was refused ({e}) and the PR could not be re-read: {re}",
+                                d.pr.0
+                            ));
+                            report.unevaluated.push(Unevaluated {
+                                pr: d.pr.0,
+                                error: re.to_string(),
+                                exit_label: err_label(&re),
+                            });
+                            return Ok(MergeResult::Unknown);
+                        }
+                    }
                     self.hold(
                         report,
                         policy,
@@ -1001,6 +1028,25 @@ impl<F: Forge> Tick<'_, F> {
                 }
             },
         }
+    }
+
+    /// What moved since decision `d` was made: the PR head (or the PR closed) or the base
+    /// head; `None` when both are as evaluated.
+    async fn moved_since(
+        &self,
+        d: &Decision,
+    ) -> std::result::Result<Option<&'static str>, ForgeError> {
+        let f = self.forge;
+        let (pr, base) = tokio::try_join!(f.pull(d.pr), f.branch_head(&self.settings.branch))?;
+        Ok(
+            if pr.head_sha != d.head || pr.state != crate::forge::PrState::Open {
+                Some("the PR")
+            } else if base != d.base_head {
+                Some("the base branch")
+            } else {
+                None
+            },
+        )
     }
 
     async fn update(

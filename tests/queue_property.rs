@@ -74,16 +74,33 @@ impl Pr {
 enum Injected {
     None,
     /// 502 on the statuses route from the n-th call, `times` calls in a row.
-    Statuses502 { nth: u64, times: u64 },
+    Statuses502 {
+        nth: u64,
+        times: u64,
+    },
     /// The same on page 2 of the statuses.
-    StatusesPage2 { times: u64 },
-    MalformedReviews { nth: u64 },
+    StatusesPage2 {
+        times: u64,
+    },
+    MalformedReviews {
+        nth: u64,
+    },
     ShiftPullsPage2,
     /// A push to PR `pr`'s head when the n-th read of some PR happens.
-    MoveHeadOnPullRead { pr: u64, nth: u64 },
-    MoveHeadOnStatuses { pr: u64, nth: u64 },
-    MoveHeadOnMerge { pr: u64 },
-    MergeAnswers { code: u16 },
+    MoveHeadOnPullRead {
+        pr: u64,
+        nth: u64,
+    },
+    MoveHeadOnStatuses {
+        pr: u64,
+        nth: u64,
+    },
+    MoveHeadOnMerge {
+        pr: u64,
+    },
+    MergeAnswers {
+        code: u16,
+    },
 }
 
 fn st() -> impl Strategy<Value = St> {
@@ -107,7 +124,16 @@ fn pr() -> impl Strategy<Value = Pr> {
         prop::bool::weighted(0.3),
     )
         .prop_map(
-            |(ci, lint, ci_rerun, approvals, stale_approval, request_changes, mergeable, behind)| {
+            |(
+                ci,
+                lint,
+                ci_rerun,
+                approvals,
+                stale_approval,
+                request_changes,
+                mergeable,
+                behind,
+            )| {
                 Pr {
                     ci,
                     lint,
@@ -140,7 +166,11 @@ fn injected(prs: usize) -> impl Strategy<Value = Injected> {
 fn scenario(kind: ForgeKind, prs: &[Pr], inj: &Injected) -> Scenario {
     // Two required contexts, and pages of two items: every list spans pages.
     let mut s = queue_scenario_unprotected(kind)
-        .protect(ProtectionSpec::new("main").contexts(&[CI, LINT]).approvals(2))
+        .protect(
+            ProtectionSpec::new("main")
+                .contexts(&[CI, LINT])
+                .approvals(2),
+        )
         .paging(2, 2);
     for (i, p) in prs.iter().enumerate() {
         let n = i as u64 + 1;
@@ -205,7 +235,10 @@ fn scenario(kind: ForgeKind, prs: &[Pr], inj: &Injected) -> Scenario {
 
 fn pr_of(r: &RecordedRequest) -> u64 {
     let parts: Vec<&str> = r.path.split('/').collect();
-    let i = parts.iter().position(|p| *p == "pulls").expect("a PR route");
+    let i = parts
+        .iter()
+        .position(|p| *p == "pulls")
+        .expect("a PR route");
     parts[i + 1].parse().expect("a PR number")
 }
 
@@ -214,7 +247,10 @@ async fn check(kind: ForgeKind, prs: Vec<Pr>, inj: Injected) -> Result<(), TestC
     let heads: Vec<String> = (1..=prs.len() as u64).map(|n| w.head(n)).collect();
     let base = w.main_head();
     let result = w.try_tick(false).await;
-    let ctx = format!("{kind} {prs:?} {inj:?} -> {:?}", result.as_ref().map(|r| &r.outcome));
+    let ctx = format!(
+        "{kind} {prs:?} {inj:?} -> {:?}",
+        result.as_ref().map(|r| &r.outcome)
+    );
 
     // Every merge request sent: pinned to the generated head of a PR that was ready there.
     let (m, rt) = route::merge(kind);
@@ -228,7 +264,12 @@ async fn check(kind: ForgeKind, prs: Vec<Pr>, inj: Injected) -> Result<(), TestC
             .and_then(|v| v.as_str())
             .unwrap_or_default();
         prop_assert_eq!(pinned, heads[n as usize - 1].as_str(), "{}", ctx);
-        prop_assert!(prs[n as usize - 1].ready(), "merge of unready #{}: {}", n, ctx);
+        prop_assert!(
+            prs[n as usize - 1].ready(),
+            "merge of unready #{}: {}",
+            n,
+            ctx
+        );
         prop_assert!(body.get("force_merge").is_none(), "{}", ctx);
     }
     // Every update request: a behind PR that could otherwise merge.

@@ -305,3 +305,37 @@ async fn the_same_tick_on_an_unchanged_state_sends_nothing_new() {
         w.shutdown().await;
     }
 }
+
+#[tokio::test]
+async fn an_opt_out_label_added_after_the_listing_stops_the_merge() {
+    for kind in FLAVORS {
+        // The pre-merge re-read of main is slow; meanwhile someone labels the PR.
+        let s = ready(queue_scenario(kind), 1)
+            .label("do-not-auto-merge", "ededed")
+            .fault(
+                fault(route::branch(kind), FaultAction::Delay { ms: 400 })
+                    .calls(CallMatch::From(3)),
+            );
+        let w = World::start(kind, s).await;
+        let label = async {
+            evaluated(&w, 1).await;
+            w.sim.with_state(|s| {
+                let id = s.label_by_name("do-not-auto-merge").unwrap().id;
+                s.pr_mut(1).labels.push(id);
+            });
+        };
+        let (r, ()) = tokio::join!(w.tick(), label);
+        assert_ne!(r.outcome, TickOutcome::Merged { pr: 1 }, "{kind}: {r:?}");
+        let (m, rt) = route::merge(kind);
+        assert!(
+            requests_to(&w.sim, m, rt).is_empty(),
+            "{kind}: no merge request"
+        );
+        w.assert_mutations("not merged", &[]);
+        w.sim.clear_faults();
+        let r = w.tick().await;
+        assert_eq!(decision_of(&r, 1), ("skip", "opt_out"), "{kind}");
+        w.assert_mutations("skipped", &[]);
+        w.shutdown().await;
+    }
+}

@@ -381,3 +381,45 @@ async fn unready_older_prs_never_block_a_ready_newer_one() {
         w.shutdown().await;
     }
 }
+
+#[tokio::test]
+async fn a_merge_and_an_update_never_happen_in_the_same_tick() {
+    use mergeward::sim::PullSpec;
+    for kind in FLAVORS {
+        let s = ready_spec(queue_scenario(kind), PullSpec::new(1).behind());
+        let w = World::start(kind, ready(s, 2)).await;
+        let (h1, h2) = (w.head(1), w.head(2));
+        let r = w.tick().await;
+        assert_eq!(decision_of(&r, 1), ("update", "behind"), "{kind}");
+        assert_eq!(r.outcome, TickOutcome::Merged { pr: 2 }, "{kind}");
+        w.assert_mutations("merge only", &[merged(2, &h2)]);
+        let r = w.tick().await;
+        assert_eq!(r.outcome, TickOutcome::Updated { pr: 1 }, "{kind}");
+        w.assert_mutations(
+            "then the update",
+            &[updated(1, &h1), commented(1, "updated this branch")],
+        );
+        w.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn no_pr_is_updated_while_a_current_one_waits_for_its_ci() {
+    use mergeward::sim::{PullSpec, StatusSpec};
+    for kind in FLAVORS {
+        let s = approve(queue_scenario(kind).pr(PullSpec::new(1)), 1)
+            .status(StatusSpec::pr(1, CI, "pending"));
+        let s = ready_spec(s, PullSpec::new(2).behind());
+        let w = World::start(kind, s).await;
+        let r = w.tick().await;
+        assert_eq!(decision_of(&r, 2), ("update", "behind"), "{kind}");
+        assert_eq!(r.outcome, TickOutcome::Idle, "{kind}");
+        assert!(
+            r.notes.iter().any(|n| n.contains("#1 waits for CI")),
+            "{kind}: {:?}",
+            r.notes
+        );
+        w.assert_mutations("no churn", &[]);
+        w.shutdown().await;
+    }
+}

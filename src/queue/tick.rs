@@ -900,6 +900,16 @@ impl<F: Forge> Tick<'_, F> {
             );
             return Ok(MergeResult::Deferred);
         }
+        // The live PR wins over the listing: an opt-out or hold label, a draft flag or a
+        // new base set since the listing keeps it out of this merge.
+        if let Some(reason) = policy::ineligible(policy, &now_pr) {
+            report.notes.push(format!(
+                "#{} is no longer eligible ({}); not merged",
+                d.pr.0,
+                reason.text()
+            ));
+            return Ok(MergeResult::Deferred);
+        }
         let req = MergeRequest {
             method: self.settings.merge_method,
             title: format!("Merge PR #{} via mergeward", d.pr.0),

@@ -316,3 +316,31 @@ async fn the_latest_status_is_the_one_with_the_highest_id_not_the_first_listed()
     w.assert_mutations("merged on the latest success", &[merged(1, &head)]);
     w.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_pr_requeued_without_a_fix_is_held_again_without_a_second_comment() {
+    for kind in FLAVORS {
+        let s = ready(queue_scenario(kind), 1).fault(fault(route::merge(kind), http(405, None)));
+        let w = World::start(kind, s).await;
+        w.tick().await;
+        w.assert_mutations(
+            "held",
+            &[
+                labeled(1, HOLD),
+                commented(1, "the forge refused the merge (HTTP 405)"),
+            ],
+        );
+        // A human removes the label without fixing anything.
+        w.sim.with_state(|s| {
+            let id = s.label_by_name(HOLD).unwrap().id;
+            s.pr_mut(1).labels.retain(|l| *l != id);
+        });
+        let r = w.tick().await;
+        assert_eq!(r.outcome, TickOutcome::Held, "{kind}");
+        w.assert_mutations("held again, no second comment", &[labeled(1, HOLD)]);
+        let r = w.tick().await;
+        assert_eq!(decision_of(&r, 1), ("skip", "opt_out"), "{kind}");
+        w.assert_mutations("then skipped", &[]);
+        w.shutdown().await;
+    }
+}

@@ -28,6 +28,9 @@ use crate::report::{ActionRecord, Progress};
 /// The queue's own status context. Never counted among the required contexts.
 pub const QUEUE_CONTEXT: &str = "mergeward/queue";
 
+/// Separates the label from the run id in the discriminator of a re-applied hold label.
+const REAPPLY: &str = "#reapply:";
+
 /// Queue settings (from configuration).
 #[derive(Debug, Clone)]
 pub struct QueueSettings {
@@ -431,13 +434,17 @@ impl<F: Forge> Tick<'_, F> {
         Ok(match kind {
             EffectKind::Merge => self.forge.pull(pr).await?.merged,
             EffectKind::Update => Some(&self.forge.pull(pr).await?.head_sha) != head,
-            EffectKind::Label => self
-                .forge
-                .pull(pr)
-                .await?
-                .labels
-                .iter()
-                .any(|l| disc.strip_prefix("label:") == Some(l.0.as_str())),
+            EffectKind::Label => {
+                let name = disc
+                    .strip_prefix("label:")
+                    .map(|n| n.split(REAPPLY).next().unwrap_or(n));
+                self.forge
+                    .pull(pr)
+                    .await?
+                    .labels
+                    .iter()
+                    .any(|l| name == Some(l.0.as_str()))
+            }
             EffectKind::Status => match head {
                 Some(h) => {
                     let st = self.forge.statuses(h).await?;
@@ -510,18 +517,33 @@ impl<F: Forge> Tick<'_, F> {
         annotate("error", &format!("PR #{} held: {why}", d.pr.0));
         let f = self.forge;
         let label = Label(hold.clone());
-        let done = self
-            .effect(
-                report,
-                did.as_deref(),
-                d.pr,
-                EffectKind::Label,
-                Some(&d.head),
-                Some(&d.base_head),
-                &format!("label:{hold}"),
-                || f.add_label(d.pr, &label),
-            )
-            .await?;
+        let mut disc = format!("label:{hold}");
+        let done = loop {
+            let done = self
+                .effect(
+                    report,
+                    did.as_deref(),
+                    d.pr,
+                    EffectKind::Label,
+                    Some(&d.head),
+                    Some(&d.base_head),
+                    &disc,
+                    || f.add_label(d.pr, &label),
+                )
+                .await?;
+            let replayed = report
+                .actions
+                .last()
+                .is_some_and(|a| a.outcome == "replayed");
+            if !replayed || disc.contains(REAPPLY) {
+                break done;
+            }
+            // The ledger says the label was applied for this head and base, yet the PR was
+            // a candidate, so it does not carry it: a human removed it to requeue the PR
+            // and the forge refused again. Apply it again (once per run); the comment
+            // keeps its key and is not repeated.
+            disc = format!("label:{hold}{REAPPLY}{}", self.run_id);
+        };
         let note = match done {
             Done::Ok => String::new(),
             Done::Refused(e) => {

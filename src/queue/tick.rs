@@ -28,6 +28,9 @@ use crate::report::{ActionRecord, Progress};
 /// The queue's own status context. Never counted among the required contexts.
 pub const QUEUE_CONTEXT: &str = "mergeward/queue";
 
+/// Separates the label from the run id in the discriminator of a re-applied hold label.
+const REAPPLY: &str = "#reapply:";
+
 /// Queue settings (from configuration).
 #[derive(Debug, Clone)]
 pub struct QueueSettings {
@@ -431,13 +434,17 @@ impl<F: Forge> Tick<'_, F> {
         Ok(match kind {
             EffectKind::Merge => self.forge.pull(pr).await?.merged,
             EffectKind::Update => Some(&self.forge.pull(pr).await?.head_sha) != head,
-            EffectKind::Label => self
-                .forge
-                .pull(pr)
-                .await?
-                .labels
-                .iter()
-                .any(|l| disc.strip_prefix("label:") == Some(l.0.as_str())),
+            EffectKind::Label => {
+                let name = disc
+                    .strip_prefix("label:")
+                    .map(|n| n.split(REAPPLY).next().unwrap_or(n));
+                self.forge
+                    .pull(pr)
+                    .await?
+                    .labels
+                    .iter()
+                    .any(|l| name == Some(l.0.as_str()))
+            }
             EffectKind::Status => match head {
                 Some(h) => {
                     let st = self.forge.statuses(h).await?;
@@ -510,18 +517,33 @@ impl<F: Forge> Tick<'_, F> {
         annotate("error", &format!("PR #{} held: {why}", d.pr.0));
         let f = self.forge;
         let label = Label(hold.clone());
-        let done = self
-            .effect(
-                report,
-                did.as_deref(),
-                d.pr,
-                EffectKind::Label,
-                Some(&d.head),
-                Some(&d.base_head),
-                &format!("label:{hold}"),
-                || f.add_label(d.pr, &label),
-            )
-            .await?;
+        let mut disc = format!("label:{hold}");
+        let done = loop {
+            let done = self
+                .effect(
+                    report,
+                    did.as_deref(),
+                    d.pr,
+                    EffectKind::Label,
+                    Some(&d.head),
+                    Some(&d.base_head),
+                    &disc,
+                    || f.add_label(d.pr, &label),
+                )
+                .await?;
+            let replayed = report
+                .actions
+                .last()
+                .is_some_and(|a| a.outcome == "replayed");
+            if !replayed || disc.contains(REAPPLY) {
+                break done;
+            }
+            // The ledger says the label was applied for this head and base, yet the PR was
+            // a candidate, so it does not carry it: a human removed it to requeue the PR
+            // and the forge refused again. Apply it again (once per run); the comment
+            // keeps its key and is not repeated.
+            disc = format!("label:{hold}{REAPPLY}{}", self.run_id);
+        };
         let note = match done {
             Done::Ok => String::new(),
             Done::Refused(e) => {
@@ -900,6 +922,16 @@ impl<F: Forge> Tick<'_, F> {
             );
             return Ok(MergeResult::Deferred);
         }
+        // The live PR wins over the listing: an opt-out or hold label, a draft flag or a
+        // new base set since the listing keeps it out of this merge.
+        if let Some(reason) = policy::ineligible(policy, &now_pr) {
+            report.notes.push(format!(
+                "#{} is no longer eligible ({}); not merged",
+                d.pr.0,
+                reason.text()
+            ));
+            return Ok(MergeResult::Deferred);
+        }
         let req = MergeRequest {
             method: self.settings.merge_method,
             title: format!("Merge PR #{} via mergeward", d.pr.0),
@@ -960,6 +992,33 @@ impl<F: Forge> Tick<'_, F> {
             }
             Done::Refused(e) => match e.status() {
                 Some(403..=405) => {
+                    // A refusal may be the forge judging a head or base that moved after the
+                    // re-read (Gitea checks protection on the new head before the pin, so a
+                    // push during the call is a 405, not a 409). Only a refusal of the
+                    // evaluated head on the evaluated base is permanent.
+                    match self.moved_since(d).await {
+                        Ok(None) => {}
+                        Ok(Some(what)) => {
+                            report.notes.push(format!(
+                                "#{}: the merge was refused (HTTP {}) after {what} moved; next tick",
+                                d.pr.0,
+                                e.status().unwrap_or(0)
+                            ));
+                            return Ok(MergeResult::Deferred);
+                        }
+                        Err(re) => {
+                            report.notes.push(format!(
+                                "#{}: the merge was refused ({e}) and the PR could not be re-read: {re}",
+                                d.pr.0
+                            ));
+                            report.unevaluated.push(Unevaluated {
+                                pr: d.pr.0,
+                                error: re.to_string(),
+                                exit_label: err_label(&re),
+                            });
+                            return Ok(MergeResult::Unknown);
+                        }
+                    }
                     self.hold(
                         report,
                         policy,
@@ -1001,6 +1060,25 @@ impl<F: Forge> Tick<'_, F> {
                 }
             },
         }
+    }
+
+    /// What moved since decision `d` was made: the PR head (or the PR closed) or the base
+    /// head; `None` when both are as evaluated.
+    async fn moved_since(
+        &self,
+        d: &Decision,
+    ) -> std::result::Result<Option<&'static str>, ForgeError> {
+        let f = self.forge;
+        let (pr, base) = tokio::try_join!(f.pull(d.pr), f.branch_head(&self.settings.branch))?;
+        Ok(
+            if pr.head_sha != d.head || pr.state != crate::forge::PrState::Open {
+                Some("the PR")
+            } else if base != d.base_head {
+                Some("the base branch")
+            } else {
+                None
+            },
+        )
     }
 
     async fn update(

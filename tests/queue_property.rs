@@ -1,0 +1,322 @@
+//! The merge invariant, end to end: over random forge states and injected faults, a tick
+//! sends a merge request only if every required context is `success` on the exact head SHA
+//! it pins, that head carries enough genuine approvals and no REQUEST_CHANGES, the PR is
+//! mergeable and contains the base head. Checked from the simulator's recorded requests
+//! and mutations against the state before the tick. Updates are checked the same way (only
+//! a behind PR that could otherwise merge), and without faults the oldest ready PR merges.
+
+mod common;
+
+use common::queue::*;
+use common::*;
+use mergeward::forge::ForgeKind;
+use mergeward::sim::{
+    CallMatch, FaultAction, ProtectionSpec, PullSpec, RecordedRequest, ReviewSpec, Scenario,
+    StatusSpec,
+};
+use proptest::prelude::*;
+
+const LINT: &str = "lint";
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum St {
+    Success,
+    Pending,
+    Failure,
+    Missing,
+}
+
+impl St {
+    fn word(self) -> Option<&'static str> {
+        match self {
+            St::Success => Some("success"),
+            St::Pending => Some("pending"),
+            St::Failure => Some("failure"),
+            St::Missing => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Pr {
+    ci: St,
+    lint: St,
+    /// A failed CI run precedes the final CI row.
+    ci_rerun: bool,
+    /// alice, bob: approvals on the head (0..=2).
+    approvals: u8,
+    /// carol approved an older head.
+    stale_approval: bool,
+    /// carol requests changes on the head.
+    request_changes: bool,
+    mergeable: Option<bool>,
+    behind: bool,
+}
+
+impl Pr {
+    fn green(&self) -> bool {
+        self.ci == St::Success && self.lint == St::Success
+    }
+    fn approved(&self) -> bool {
+        self.approvals >= 2 && !self.request_changes
+    }
+    /// Everything a merge needs, on the head as generated.
+    fn ready(&self) -> bool {
+        self.green() && self.approved() && self.mergeable == Some(true) && !self.behind
+    }
+    /// An update is only worth it for a behind PR that could otherwise merge.
+    fn update_ok(&self) -> bool {
+        self.behind && self.approved() && self.ci != St::Failure && self.lint != St::Failure
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Injected {
+    None,
+    /// 502 on the statuses route from the n-th call, `times` calls in a row.
+    Statuses502 {
+        nth: u64,
+        times: u64,
+    },
+    /// The same on page 2 of the statuses.
+    StatusesPage2 {
+        times: u64,
+    },
+    MalformedReviews {
+        nth: u64,
+    },
+    ShiftPullsPage2,
+    /// A push to PR `pr`'s head when the n-th read of some PR happens.
+    MoveHeadOnPullRead {
+        pr: u64,
+        nth: u64,
+    },
+    MoveHeadOnStatuses {
+        pr: u64,
+        nth: u64,
+    },
+    MoveHeadOnMerge {
+        pr: u64,
+    },
+    MergeAnswers {
+        code: u16,
+    },
+}
+
+fn st() -> impl Strategy<Value = St> {
+    prop_oneof![
+        4 => Just(St::Success),
+        1 => Just(St::Pending),
+        1 => Just(St::Failure),
+        1 => Just(St::Missing),
+    ]
+}
+
+fn pr() -> impl Strategy<Value = Pr> {
+    (
+        st(),
+        st(),
+        any::<bool>(),
+        prop_oneof![1 => Just(0u8), 1 => Just(1u8), 4 => Just(2u8)],
+        any::<bool>(),
+        prop::bool::weighted(0.2),
+        prop_oneof![4 => Just(Some(true)), 1 => Just(Some(false)), 1 => Just(None)],
+        prop::bool::weighted(0.3),
+    )
+        .prop_map(
+            |(
+                ci,
+                lint,
+                ci_rerun,
+                approvals,
+                stale_approval,
+                request_changes,
+                mergeable,
+                behind,
+            )| {
+                Pr {
+                    ci,
+                    lint,
+                    ci_rerun,
+                    approvals,
+                    stale_approval,
+                    request_changes,
+                    mergeable,
+                    behind,
+                }
+            },
+        )
+}
+
+fn injected(prs: usize) -> impl Strategy<Value = Injected> {
+    let pr = 1..=prs as u64;
+    prop_oneof![
+        3 => Just(Injected::None),
+        1 => (1..6u64, 1..3u64).prop_map(|(nth, times)| Injected::Statuses502 { nth, times }),
+        1 => (1..3u64).prop_map(|times| Injected::StatusesPage2 { times }),
+        1 => (1..4u64).prop_map(|nth| Injected::MalformedReviews { nth }),
+        1 => Just(Injected::ShiftPullsPage2),
+        1 => (pr.clone(), 1..4u64).prop_map(|(pr, nth)| Injected::MoveHeadOnPullRead { pr, nth }),
+        1 => (pr.clone(), 1..6u64).prop_map(|(pr, nth)| Injected::MoveHeadOnStatuses { pr, nth }),
+        1 => pr.prop_map(|pr| Injected::MoveHeadOnMerge { pr }),
+        1 => prop::sample::select(vec![405u16, 409, 500]).prop_map(|code| Injected::MergeAnswers { code }),
+    ]
+}
+
+fn scenario(kind: ForgeKind, prs: &[Pr], inj: &Injected) -> Scenario {
+    // Two required contexts, and pages of two items: every list spans pages.
+    let mut s = queue_scenario_unprotected(kind)
+        .protect(
+            ProtectionSpec::new("main")
+                .contexts(&[CI, LINT])
+                .approvals(2),
+        )
+        .paging(2, 2);
+    for (i, p) in prs.iter().enumerate() {
+        let n = i as u64 + 1;
+        let mut spec = PullSpec::new(n).commits(2).mergeable(p.mergeable);
+        if p.behind {
+            spec = spec.behind();
+        }
+        s = s.pr(spec);
+        if p.ci_rerun && p.ci != St::Missing {
+            s = s.status(StatusSpec::pr(n, CI, "failure"));
+        }
+        for (ctx, state) in [(CI, p.ci), (LINT, p.lint)] {
+            if let Some(w) = state.word() {
+                s = s.status(StatusSpec::pr(n, ctx, w));
+            }
+        }
+        for user in ["alice", "bob"].iter().take(p.approvals as usize) {
+            s = s.review(ReviewSpec::new(n, *user, "APPROVED"));
+        }
+        if p.stale_approval {
+            s = s.review(ReviewSpec::new(n, "carol", "APPROVED").commit(format!("pr-{n}~1")));
+        }
+        if p.request_changes {
+            s = s.review(ReviewSpec::new(n, "carol", "REQUEST_CHANGES"));
+        }
+    }
+    let f = match inj {
+        Injected::None => None,
+        Injected::Statuses502 { nth, times } => Some(
+            fault(route::statuses(kind), http(502, None))
+                .calls(CallMatch::Range(*nth, nth + times - 1)),
+        ),
+        Injected::StatusesPage2 { times } => Some(
+            fault(route::statuses(kind), http(502, None))
+                .query("page", "2")
+                .calls(CallMatch::Range(1, *times)),
+        ),
+        Injected::MalformedReviews { nth } => {
+            Some(fault(route::reviews(kind), FaultAction::MalformedJson).nth(*nth))
+        }
+        Injected::ShiftPullsPage2 => {
+            Some(fault(route::pulls(kind), FaultAction::ShiftPage).query("page", "2"))
+        }
+        Injected::MoveHeadOnPullRead { pr, nth } => {
+            Some(fault(route::pull(kind), FaultAction::MoveHead { pr: *pr }).nth(*nth))
+        }
+        Injected::MoveHeadOnStatuses { pr, nth } => {
+            Some(fault(route::statuses(kind), FaultAction::MoveHead { pr: *pr }).nth(*nth))
+        }
+        Injected::MoveHeadOnMerge { pr } => {
+            Some(fault(route::merge(kind), FaultAction::MoveHead { pr: *pr }).nth(1))
+        }
+        Injected::MergeAnswers { code } => {
+            Some(fault(route::merge(kind), http(*code, None)).nth(1))
+        }
+    };
+    match f {
+        Some(f) => s.fault(f),
+        None => s,
+    }
+}
+
+fn pr_of(r: &RecordedRequest) -> u64 {
+    let parts: Vec<&str> = r.path.split('/').collect();
+    let i = parts
+        .iter()
+        .position(|p| *p == "pulls")
+        .expect("a PR route");
+    parts[i + 1].parse().expect("a PR number")
+}
+
+async fn check(kind: ForgeKind, prs: Vec<Pr>, inj: Injected) -> Result<(), TestCaseError> {
+    let w = World::start(kind, scenario(kind, &prs, &inj)).await;
+    let heads: Vec<String> = (1..=prs.len() as u64).map(|n| w.head(n)).collect();
+    let base = w.main_head();
+    let result = w.try_tick(false).await;
+    let ctx = format!(
+        "{kind} {prs:?} {inj:?} -> {:?}",
+        result.as_ref().map(|r| &r.outcome)
+    );
+
+    // Every merge request sent: pinned to the generated head of a PR that was ready there.
+    let (m, rt) = route::merge(kind);
+    let merges = requests_to(&w.sim, m, rt);
+    for q in &merges {
+        let n = pr_of(q);
+        let body = q.body.clone().unwrap_or_default();
+        let pinned = body
+            .get("head_commit_id")
+            .or_else(|| body.get("sha"))
+            .and_then(|v| v.as_str())
+            .unwrap_or_default();
+        prop_assert_eq!(pinned, heads[n as usize - 1].as_str(), "{}", ctx);
+        prop_assert!(
+            prs[n as usize - 1].ready(),
+            "merge of unready #{}: {}",
+            n,
+            ctx
+        );
+        prop_assert!(body.get("force_merge").is_none(), "{}", ctx);
+    }
+    // Every update request: a behind PR that could otherwise merge.
+    let (m, rt) = route::update(kind);
+    for q in requests_to(&w.sim, m, rt) {
+        let n = pr_of(&q);
+        prop_assert!(prs[n as usize - 1].update_ok(), "update of #{}: {}", n, ctx);
+    }
+    // What the forge actually did.
+    let muts = w.sim.take_mutations();
+    let merged: Vec<(u64, String)> = muts
+        .iter()
+        .filter_map(|m| match m {
+            mergeward::sim::Mutation::Merged { pr, head_sha, .. } => Some((*pr, head_sha.clone())),
+            _ => None,
+        })
+        .collect();
+    prop_assert!(merged.len() <= 1, "at most one merge per tick: {}", ctx);
+    for (n, head) in &merged {
+        prop_assert_eq!(head, &heads[*n as usize - 1], "{}", ctx);
+        prop_assert!(prs[*n as usize - 1].ready(), "{}", ctx);
+    }
+    prop_assert_eq!(w.main_head() != base, !merged.is_empty(), "{}", ctx);
+    // Liveness without faults: the oldest ready PR merges.
+    if matches!(inj, Injected::None) {
+        let want = prs.iter().position(Pr::ready).map(|i| i as u64 + 1);
+        prop_assert_eq!(merged.first().map(|(n, _)| *n), want, "{}", ctx);
+    }
+    w.shutdown().await;
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 40,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn a_merge_is_sent_only_for_a_head_proven_ready(
+        github in any::<bool>(),
+        (prs, inj) in prop::collection::vec(pr(), 1..=4)
+            .prop_flat_map(|prs| { let n = prs.len(); (Just(prs), injected(n)) }),
+    ) {
+        let kind = if github { ForgeKind::GitHub } else { ForgeKind::Gitea };
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(check(kind, prs, inj))?;
+    }
+}

@@ -55,6 +55,13 @@ async fn a_bot_that_may_not_merge_holds_the_pr_and_asks_a_human_for_the_label() 
             bot.permission = Permission::Read;
         });
         let r = w.tick().await;
+        // The label could not be applied: the run is red (the bot lacks a permission).
+        assert_eq!(
+            r.exit_code(),
+            mergeward::error::ExitCode::Auth,
+            "{kind}: {:?}",
+            r.unevaluated
+        );
         // Gitea answers 405 to a reader, GitHub 403; both are permanent.
         let chain = w.explain(1).await;
         assert_eq!(chain[0].action, LAction::Hold, "{kind}: {chain:?}");

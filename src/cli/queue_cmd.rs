@@ -118,6 +118,7 @@ pub async fn locked_tick(
     run: &mut RunReport,
 ) -> Result<TickReport> {
     let holder = ledger::holder_id(&run.invocation_id);
+    let new_run_dry_run = new_run.dry_run;
     let repo = f.repo().to_string();
     let lock = match ledger.lock(&repo, &settings.branch, &holder, lease).await {
         Ok(l) => l,
@@ -154,7 +155,11 @@ pub async fn locked_tick(
     finished?;
     released?;
     run.actions = report.actions.clone();
-    run.outcome = Some(report.outcome.word().into());
+    run.outcome = Some(if new_run_dry_run {
+        format!("dry_run_{}", report.outcome.word())
+    } else {
+        report.outcome.word().into()
+    });
     Ok(report)
 }
 
@@ -297,7 +302,15 @@ fn render(r: &TickReport, format: Format, run: &RunReport, code: ExitCode) -> Re
             for n in &r.notes {
                 text.push_str(&format!("note: {n}\n"));
             }
-            text.push_str(&format!("outcome: {} (exit {code})", r.outcome.word()));
+            text.push_str(&format!(
+                "outcome: {}{} (exit {code})",
+                if run.dry_run {
+                    "(dry run: nothing was sent) "
+                } else {
+                    ""
+                },
+                r.outcome.word()
+            ));
             outln!("{text}");
             Ok(())
         }

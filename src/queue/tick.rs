@@ -550,6 +550,13 @@ impl<F: Forge> Tick<'_, F> {
                 report
                     .notes
                     .push(format!("could not apply {hold:?} to #{}: {e}", d.pr.0));
+                // The PR stays a candidate and its refused action would be retried every
+                // tick: make the run red so a human applies the label.
+                report.unevaluated.push(Unevaluated {
+                    pr: d.pr.0,
+                    error: format!("the hold label {hold:?} could not be applied: {e}"),
+                    exit_label: err_label(&e),
+                });
                 format!(
                     "\n\n(NOTE: could not apply the hold label automatically: {e}. Please add `{hold}` manually.)"
                 )

@@ -95,7 +95,7 @@ pub enum LedgerError {
 
     /// Another holder has the lock for this repository and branch.
     #[error(
-        "{0}\n  hint: another mergeward is working on this branch; this run was not started (a lease expires by itself if its holder died)"
+        "{0}\n  hint: another mergeward is working on this branch; this run was not started (the lease of a holder that died on this host is taken over at once; otherwise it expires by itself)"
     )]
     LockHeld(Box<LockHeldInfo>),
 

@@ -31,14 +31,56 @@ pub fn lock_key(repo: &str, branch: &str) -> i64 {
     i64::from_be_bytes(b)
 }
 
-/// A holder id for diagnostics: host, process id and run id.
-pub fn holder_id(run_id: &str) -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_string())
         .ok()
         .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "localhost".into());
-    format!("{host} pid {} run {run_id}", std::process::id())
+        .unwrap_or_else(|| "localhost".into())
+}
+
+/// The PID namespace of this process (`/proc/self/ns/pid` → `pid:[4026531836]` → the
+/// number), so that a process id is only interpreted inside the namespace it came from.
+fn pid_namespace() -> Option<String> {
+    let link = std::fs::read_link("/proc/self/ns/pid").ok()?;
+    let text = link.to_string_lossy();
+    let inner = text.strip_prefix("pid:[")?.strip_suffix(']')?;
+    Some(inner.to_string())
+}
+
+/// A holder id for diagnostics: host, process id (with its PID namespace, when known) and
+/// run id, e.g. `ci-7 pid 4242 pidns 4026531836 run 0199…`.
+pub fn holder_id(run_id: &str) -> String {
+    let ns = pid_namespace().map_or_else(String::new, |n| format!(" pidns {n}"));
+    format!("{} pid {}{ns} run {run_id}", hostname(), std::process::id())
+}
+
+/// Whether `holder` (a [`holder_id`]) names a process that is certainly gone: same host,
+/// same PID namespace, another process id, and no `/proc/<pid>`. Anything uncertain (another
+/// host, no namespace in the id, no `/proc`) counts as alive, so the lease is respected.
+/// A reused process id also counts as alive (safe: the lease then expires normally).
+pub(crate) fn holder_is_dead(holder: &str) -> bool {
+    let tokens: Vec<&str> = holder.split_whitespace().collect();
+    let after = |key: &str| {
+        tokens
+            .windows(2)
+            .find(|w| w[0] == key)
+            .map(|w| w[1].to_string())
+    };
+    let (Some(host), Some(pid), Some(ns)) = (tokens.first(), after("pid"), after("pidns")) else {
+        return false;
+    };
+    let Ok(pid) = pid.parse::<u32>() else {
+        return false;
+    };
+    if *host != hostname()
+        || pid_namespace().as_deref() != Some(ns.as_str())
+        || pid == std::process::id()
+        || !std::path::Path::new("/proc/self/status").exists()
+    {
+        return false;
+    }
+    !std::path::Path::new(&format!("/proc/{pid}")).exists()
 }
 
 fn stamps(lease: Duration) -> (String, String) {
@@ -145,7 +187,37 @@ impl Ledger {
                     .map_err(LedgerError::db("take lock"))?;
                 if won.is_none() {
                     let info = held_info(&mut tx, repo, branch).await?;
-                    return Err(LedgerError::LockHeld(Box::new(info)));
+                    // A lease whose holder died on this host (SIGKILL, OOM, power cut of
+                    // the job) would block every run until it expires: take it over, but
+                    // only that exact lease (the write lock is ours, so nothing races).
+                    let stale = info.holder.as_deref().is_some_and(holder_is_dead);
+                    let taken = if stale {
+                        sqlx::query(
+                            "UPDATE locks SET holder = $1, acquired_at = $2, expires_at = $3
+                             WHERE repo = $4 AND branch = $5 AND holder = $6 AND acquired_at = $7",
+                        )
+                        .bind(holder)
+                        .bind(&now)
+                        .bind(&exp)
+                        .bind(repo)
+                        .bind(branch)
+                        .bind(info.holder.as_deref().unwrap_or_default())
+                        .bind(info.acquired_at.as_deref().unwrap_or_default())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(LedgerError::db("take over a dead holder's lock"))?
+                        .rows_affected()
+                            == 1
+                    } else {
+                        false
+                    };
+                    if !taken {
+                        return Err(LedgerError::LockHeld(Box::new(info)));
+                    }
+                    tracing::warn!(
+                        "took over the lock on {repo}@{branch} from {} (that process is gone)",
+                        info.holder.as_deref().unwrap_or("?")
+                    );
                 }
                 Self::commit(tx).await?;
             }
@@ -324,6 +396,27 @@ impl Drop for LockGuard {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_provably_dead_holder_is_dead() {
+        let me = holder_id("r1");
+        assert!(!holder_is_dead(&me), "this process is alive: {me}");
+        // A process id that cannot exist (above pid_max) in our namespace: dead.
+        let ghost = me.replace(&format!("pid {} ", std::process::id()), "pid 4294967295 ");
+        assert_ne!(ghost, me);
+        if std::path::Path::new("/proc/self/ns/pid").exists() {
+            assert!(holder_is_dead(&ghost), "{ghost}");
+        }
+        // Another host, no namespace, or an unparsable id: alive (respect the lease).
+        assert!(!holder_is_dead(&ghost.replacen(
+            &hostname(),
+            "elsewhere",
+            1
+        )));
+        assert!(!holder_is_dead("somehost pid 4294967295 run r1"));
+        assert!(!holder_is_dead("holder-a"));
+        assert!(!holder_is_dead(""));
+    }
 
     #[test]
     fn lock_keys_are_stable_and_distinct() {

@@ -156,6 +156,21 @@ pub(crate) async fn run(
 
 /// The highest applied version (0 for an empty database).
 pub(crate) async fn current_version(conn: &mut AnyConnection) -> LedgerResult<i64> {
+    // A database nobody migrated has no bookkeeping table yet: version 0, not an error
+    // (`ledger migrate` reads the version before migrating a fresh ledger).
+    let exists_sql = if conn.backend_name() == "PostgreSQL" {
+        "SELECT CAST(COUNT(*) AS BIGINT) FROM pg_catalog.pg_tables
+         WHERE tablename = 'ledger_schema' AND schemaname = ANY (current_schemas(false))"
+    } else {
+        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'ledger_schema'"
+    };
+    let exists: i64 = sqlx::query_scalar(exists_sql)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(LedgerError::db("read schema version"))?;
+    if exists == 0 {
+        return Ok(0);
+    }
     let v: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM ledger_schema")
         .fetch_one(conn)
         .await

@@ -303,7 +303,7 @@ impl Ledger {
             let applied = ledger.migrate_to(opts.target_version).await?;
             ledger.applied_on_open = Arc::new(applied);
         } else {
-            let found = ledger.schema_version().await.unwrap_or(0);
+            let found = ledger.schema_version().await?;
             if found > SCHEMA_VERSION {
                 return Err(LedgerError::NewerSchema {
                     locator: locator.redacted(),

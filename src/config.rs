@@ -140,8 +140,8 @@ pub const KEYS: &[KeyDef] = &[
         flag: None,
         envs: &["MERGEWARD_RATE_LIMIT_PER_SECOND"],
         kind: Kind::Int(100_000),
-        default: Some("50"),
-        help: "client-side request rate limit (requests per second, burst of the same size)",
+        default: None,
+        help: "client-side request rate limit (requests per second, burst of the same size; default 500 on Gitea/Forgejo, which have no API rate limiter, and 15 on GitHub, whose secondary limit is 900 requests a minute per endpoint)",
     },
     KeyDef {
         key: "forge.page_size",
@@ -274,7 +274,7 @@ pub const KEYS: &[KeyDef] = &[
         flag: None,
         envs: &["MERGEWARD_CONCURRENCY"],
         kind: Kind::Int(64),
-        default: Some("8"),
+        default: Some("16"),
         help: "candidates read concurrently (one FIFO window)",
     },
     KeyDef {
@@ -882,11 +882,13 @@ impl Config {
         if let Some(n) = int("forge.retry_budget_secs") {
             s.retry_budget = Duration::from_secs(n);
         }
-        if let Some(n) = int("forge.rate_limit_per_second") {
-            let n = u32::try_from(n.max(1)).unwrap_or(u32::MAX);
-            s.rate_per_second = n;
-            s.rate_burst = n;
-        }
+        let rate = int("forge.rate_limit_per_second").unwrap_or(match target.kind {
+            ForgeKind::GitHub => 15,
+            _ => 500,
+        });
+        let rate = u32::try_from(rate.max(1)).unwrap_or(u32::MAX);
+        s.rate_per_second = rate;
+        s.rate_burst = rate;
         if let Some(n) = int("forge.page_size") {
             s.page_size = u32::try_from(n.max(1)).unwrap_or(100);
         }

@@ -79,7 +79,11 @@ async fn a_dry_run_tick_in_fd_mode_reports_dry_run_actions() {
     assert_eq!(code(&o), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
     assert_no_envelope_on_stdout(&o);
     let stdout = String::from_utf8_lossy(&o.stdout);
-    assert!(stdout.contains("outcome: merged (exit 0"), "{stdout}");
+    assert!(
+        stdout.contains("outcome: (dry run: nothing was sent) merged (exit 0)"),
+        "{stdout}"
+    );
+    assert_eq!(v_outcome(&out), "dry_run_merged");
     let v = read_json(&out);
     assert_envelope(&v);
     assert_eq!(v["dry_run"], true);
@@ -363,4 +367,10 @@ async fn progress_events_frame_evaluations_and_effects() {
     assert!(pos("subject_evaluated", "pr:3") < pos("effect_started", "pr:3"));
     assert!(pos("subject_evaluated", "pr:1") < pos("effect_started", "pr:1"));
     sim.shutdown().await;
+}
+
+fn v_outcome(path: &std::path::Path) -> String {
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    v["outcome"].as_str().unwrap_or_default().to_string()
 }

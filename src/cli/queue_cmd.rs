@@ -50,7 +50,7 @@ pub fn settings(cfg: &Config) -> QueueSettings {
     s.window = cfg
         .int("queue.concurrency")
         .and_then(|n| usize::try_from(n).ok())
-        .unwrap_or(8)
+        .unwrap_or(16)
         .max(1);
     s
 }
@@ -142,7 +142,25 @@ pub async fn locked_tick(
         record: true,
         status_only: false,
     };
-    let result = tick.run().await;
+    // Renew the lease while the tick runs, so a long tick is never taken over.
+    let mut lock = lock;
+    let renew_every = (lease / 3).max(Duration::from_secs(1));
+    let result = {
+        let work = tick.run();
+        tokio::pin!(work);
+        let mut interval =
+            tokio::time::interval_at(tokio::time::Instant::now() + renew_every, renew_every);
+        loop {
+            tokio::select! {
+                r = &mut work => break r,
+                _ = interval.tick() => {
+                    if let Err(e) = lock.renew().await {
+                        tracing::warn!("could not renew the queue lock: {e}");
+                    }
+                }
+            }
+        }
+    };
     run.api = f.counts();
     let state = match &result {
         Ok(r) if r.exit_code() == ExitCode::Success => RunState::Completed,
@@ -303,13 +321,14 @@ fn render(r: &TickReport, format: Format, run: &RunReport, code: ExitCode) -> Re
                 text.push_str(&format!("note: {n}\n"));
             }
             text.push_str(&format!(
-                "outcome: {}{} (exit {code})",
+                "outcome: {}{} (exit {})",
                 if run.dry_run {
                     "(dry run: nothing was sent) "
                 } else {
                     ""
                 },
-                r.outcome.word()
+                r.outcome.word(),
+                code.code()
             ));
             outln!("{text}");
             Ok(())

@@ -75,7 +75,7 @@ impl QueueSettings {
             green_states: vec!["success".into()],
             allow_no_required_contexts: false,
             post_status: false,
-            window: 8,
+            window: 16,
         }
     }
 }
@@ -287,6 +287,34 @@ impl<F: Forge> Tick<'_, F> {
         Error::from(e)
     }
 
+    fn new_decision(
+        &self,
+        policy: &QueuePolicy,
+        d: &Decision,
+        c: Option<&CandidateState>,
+        action_override: Option<ledger::Action>,
+        reason_override: Option<(&str, String)>,
+    ) -> Result<NewDecision> {
+        self.progress.emit(
+            "subject_evaluated",
+            json!({ "subject": format!("pr:{}", d.pr.0), "action": d.action.as_str(), "reason": d.reason.code(), "head": d.head.as_str() }),
+        );
+        let (code, text) = match reason_override {
+            Some((c, t)) => (c.to_string(), t),
+            None => (d.reason.code().to_string(), d.reason.text()),
+        };
+        Ok(NewDecision {
+            run_id: self.run_id.to_string(),
+            subject: ledger::pr_subject(d.pr.0),
+            action: action_override.unwrap_or(ledger_action(d.action)),
+            reason_code: ledger::ReasonCode::new(code).map_err(Self::ledger_err)?,
+            reason_text: text,
+            evidence: evidence(policy, d, c),
+            dry_run: self.dry_run,
+        })
+    }
+
+    /// Records one decision on its own (used for holds, between effects).
     async fn record_decision(
         &self,
         policy: &QueuePolicy,
@@ -295,32 +323,39 @@ impl<F: Forge> Tick<'_, F> {
         action_override: Option<ledger::Action>,
         reason_override: Option<(&str, String)>,
     ) -> Result<Option<String>> {
-        self.progress.emit(
-            "subject_evaluated",
-            json!({ "subject": format!("pr:{}", d.pr.0), "action": d.action.as_str(), "reason": d.reason.code(), "head": d.head.as_str() }),
-        );
+        let nd = self.new_decision(policy, d, c, action_override, reason_override)?;
         if !self.record {
             return Ok(None);
         }
-        let (code, text) = match reason_override {
-            Some((c, t)) => (c.to_string(), t),
-            None => (d.reason.code().to_string(), d.reason.text()),
-        };
-        let nd = NewDecision {
-            run_id: self.run_id.to_string(),
-            subject: ledger::pr_subject(d.pr.0),
-            action: action_override.unwrap_or(ledger_action(d.action)),
-            reason_code: ledger::ReasonCode::new(code).map_err(Self::ledger_err)?,
-            reason_text: text,
-            evidence: evidence(policy, d, c),
-            dry_run: self.dry_run,
-        };
         let rec = self
             .ledger
             .record_decision(&nd)
             .await
             .map_err(Self::ledger_err)?;
         Ok(Some(rec.id().to_string()))
+    }
+
+    /// Records the tick's decisions in one transaction (no forge call happens inside it).
+    async fn record_decisions(
+        &self,
+        policy: &QueuePolicy,
+        items: &[(&Decision, Option<&CandidateState>)],
+    ) -> Result<Vec<Option<String>>> {
+        let mut records = Vec::with_capacity(items.len());
+        for (d, c) in items {
+            records.push(self.new_decision(policy, d, *c, None, None)?);
+        }
+        if !self.record {
+            return Ok(vec![None; items.len()]);
+        }
+        let mut tx = self.ledger.tick().await.map_err(Self::ledger_err)?;
+        let mut ids = Vec::with_capacity(records.len());
+        for nd in &records {
+            let rec = tx.record_decision(nd).await.map_err(Self::ledger_err)?;
+            ids.push(Some(rec.id().to_string()));
+        }
+        tx.commit().await.map_err(Self::ledger_err)?;
+        Ok(ids)
     }
 
     /// Runs one effect through the ledger: intent first, then the forge call, then the
@@ -706,27 +741,6 @@ impl<F: Forge> Tick<'_, F> {
                 None => candidates.push(pr.clone()),
             }
         }
-        for d in &skips {
-            let did = self.record_decision(&policy, d, None, None, None).await?;
-            // Tell the author once per PR and reason (the effect key has no head SHA).
-            let body = match &d.reason {
-                Reason::WrongBase { .. } => Some(format!(
-                    "mergeward: skipped; the base branch is not `{}`.",
-                    s.branch
-                )),
-                Reason::Fork => Some(
-                    "mergeward: skipped; PRs from forks are not supported by the serialized queue."
-                        .to_string(),
-                ),
-                _ => None,
-            };
-            if let Some(body) = body.filter(|_| !self.status_only) {
-                let disc = format!("skip:{}", d.reason.code());
-                self.comment(&mut report, did.as_deref(), d.pr, None, None, &disc, body)
-                    .await?;
-            }
-        }
-
         // Evaluate in FIFO windows; stop after the window that holds a ready PR.
         let bar = self
             .progress
@@ -784,15 +798,46 @@ impl<F: Forge> Tick<'_, F> {
         }
 
         if self.status_only {
+            let items: Vec<(&Decision, Option<&CandidateState>)> = evaluated
+                .iter()
+                .map(|(d, c)| (d, Some(c)))
+                .chain(skips.iter().map(|d| (d, None)))
+                .collect();
+            // Nothing is recorded (record is false); this emits the progress events.
+            self.record_decisions(&policy, &items).await?;
             report.decisions = evaluated.into_iter().map(|(d, _)| d).collect();
             report.decisions.extend(skips);
             return Ok(report);
         }
-        let mut decision_ids = Vec::new();
-        for (position, (d, c)) in evaluated.iter().enumerate() {
-            let did = self
-                .record_decision(&policy, d, Some(c), None, None)
-                .await?;
+        // Every decision of the tick in one ledger transaction, before any effect.
+        let items: Vec<(&Decision, Option<&CandidateState>)> = evaluated
+            .iter()
+            .map(|(d, c)| (d, Some(c)))
+            .chain(skips.iter().map(|d| (d, None)))
+            .collect();
+        let mut ids = self.record_decisions(&policy, &items).await?;
+        let skip_ids = ids.split_off(evaluated.len());
+        let decision_ids = ids;
+        for (d, did) in skips.iter().zip(&skip_ids) {
+            // Tell the author once per PR and reason (the effect key has no head SHA).
+            let body = match &d.reason {
+                Reason::WrongBase { .. } => Some(format!(
+                    "mergeward: skipped; the base branch is not `{}`.",
+                    s.branch
+                )),
+                Reason::Fork => Some(
+                    "mergeward: skipped; PRs from forks are not supported by the serialized queue."
+                        .to_string(),
+                ),
+                _ => None,
+            };
+            if let Some(body) = body {
+                let disc = format!("skip:{}", d.reason.code());
+                self.comment(&mut report, did.as_deref(), d.pr, None, None, &disc, body)
+                    .await?;
+            }
+        }
+        for (position, (d, _)) in evaluated.iter().enumerate() {
             annotate(
                 "notice",
                 &format!(
@@ -811,7 +856,6 @@ impl<F: Forge> Tick<'_, F> {
                 )
                 .await?;
             }
-            decision_ids.push(did);
         }
 
         // Act: merge the first ready PR; otherwise update the oldest behind PR.

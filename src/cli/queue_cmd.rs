@@ -107,7 +107,6 @@ fn ledger_ref(l: &Ledger, run_id: Option<&str>) -> LedgerRef {
 }
 
 /// A tick under the lock, recorded as a run. Shared by `queue tick` and `sandbox`.
-#[allow(clippy::too_many_arguments)]
 pub async fn locked_tick(
     f: &AnyForge,
     ledger: &Ledger,
@@ -153,11 +152,13 @@ pub async fn locked_tick(
         loop {
             tokio::select! {
                 r = &mut work => break r,
-                _ = interval.tick() => {
-                    if let Err(e) = lock.renew().await {
-                        tracing::warn!("could not renew the queue lock: {e}");
-                    }
-                }
+                _ = interval.tick() => match lock.renew().await {
+                    Ok(()) => {}
+                    // Another run took the lock over: stop before acting any further (an
+                    // effect cut short is resolved by the next run from the ledger).
+                    Err(e @ ledger::LedgerError::LockLost { .. }) => break Err(e.into()),
+                    Err(e) => tracing::warn!("could not renew the queue lock: {e}"),
+                },
             }
         }
     };

@@ -264,6 +264,9 @@ fn render(
     run: &RunReport,
     code: ExitCode,
 ) -> Result<()> {
+    for n in &r.notes {
+        crate::queue::tick::annotate(n.level, &n.message);
+    }
     match format {
         Format::Text => {
             outln!(

@@ -293,7 +293,7 @@ impl ForgeHistory for GiteaForge {
             };
             let mut entries = items
                 .into_iter()
-                .map(|v| serde_json::from_value::<ContentDto>(v))
+                .map(serde_json::from_value::<ContentDto>)
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|e| decode_err(&url, format!("directory entry: {e}")))?;
             entries.retain(|e| e.kind == "file" && is_workflow_file(&e.name));

@@ -402,7 +402,7 @@ mod tests {
             "u",
         );
         assert_eq!(
-            one(&[r.clone()], false),
+            one(std::slice::from_ref(&r), false),
             Verdict::Compensate {
                 compensation: Compensation::CancelledPush,
                 because: Some(CancelledBecause::NotHead)

@@ -751,3 +751,49 @@ async fn github_cannot_list_workflow_files_and_says_what_to_do() {
     assert!(err.to_string().contains("--workflows-dir"), "{err}");
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn every_request_of_a_sweep_exists_in_the_gitea_and_forgejo_specs() {
+    use common::contract::Spec;
+    for (sc, spec) in [
+        (
+            Scenario::gitea(REPO),
+            Spec::load("gitea-swagger-v1.22.6.json"),
+        ),
+        (
+            Scenario::forgejo(REPO),
+            Spec::load("forgejo-swagger-v11.0.1.json"),
+        ),
+    ] {
+        let sc = sc
+            .user("bot", TOKEN, Permission::Write)
+            .branch("main", None, 2)
+            .file(FileSpec::new(".gitea/workflows/watchdog.yml", WATCHDOG))
+            .status(st("main~1", "main-red-watchdog / x (push)", "failure"));
+        let sim = Sim::start(sc).await.unwrap();
+        let r = reap(&sim).await;
+        assert_eq!(r.counters.compensated, 1);
+        assert_eq!(posted(&sim).len(), 1);
+        let requests = sim.requests();
+        for q in &requests {
+            // Templates: a file path spans several segments of a concrete request.
+            let route = q
+                .route
+                .as_deref()
+                .unwrap_or_else(|| panic!("unserved {}", q.path));
+            assert!(
+                spec.allows(&q.method, route),
+                "{} {route} not in {}",
+                q.method,
+                spec.name
+            );
+        }
+        let routes: std::collections::BTreeSet<&str> =
+            requests.iter().filter_map(|q| q.route.as_deref()).collect();
+        assert!(routes.contains("/repos/{owner}/{repo}/contents/{filepath}"));
+        assert!(
+            routes.contains(COMMITS) && routes.contains(STATUSES) && routes.contains(POST_STATUS)
+        );
+        sim.shutdown().await;
+    }
+}

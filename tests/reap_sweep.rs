@@ -51,25 +51,35 @@ async fn ledger() -> Ledger {
     Ledger::open("sqlite::memory:").await.expect("ledger")
 }
 
-/// One sweep with the default settings (tweakable), workflows from the forge.
-async fn reap_with(
+/// One sweep (settings tweakable); `local` is a `--workflows-dir` map, `None` reads the forge.
+async fn sweep(
     sim: &Sim,
     ledger: &Ledger,
+    local: Option<workflows::TriggerMap>,
     tweak: impl FnOnce(&mut ReapSettings),
-) -> ReapReport {
+) -> mergeward::error::Result<ReapReport> {
     let f = client_with(sim, ForgeKind::Gitea, Some(TOKEN), |s| s.max_retries = 1);
     let mut settings = ReapSettings::new("main");
     tweak(&mut settings);
     let progress = Progress::silent();
     let run_id = start(ledger).await;
-    let reaper = Reaper {
+    Reaper {
         forge: &f,
         ledger,
         run_id: &run_id,
         settings: &settings,
         progress: &progress,
-    };
-    reaper.run(None).await.expect("sweep runs")
+    }
+    .run(local)
+    .await
+}
+
+async fn reap_with(
+    sim: &Sim,
+    ledger: &Ledger,
+    tweak: impl FnOnce(&mut ReapSettings),
+) -> ReapReport {
+    sweep(sim, ledger, None, tweak).await.expect("sweep runs")
 }
 
 /// A run row for the effects to belong to.
@@ -661,20 +671,8 @@ async fn workflows_come_from_the_forge_at_the_head_or_from_a_checkout() {
     let wf = dir.path().join(".github/workflows");
     std::fs::create_dir_all(&wf).unwrap();
     std::fs::write(wf.join("other.yml"), "name: Other\non: schedule\n").unwrap();
-    let f = client(&sim, ForgeKind::Gitea);
-    let l = ledger().await;
-    let settings = ReapSettings::new("main");
-    let progress = Progress::silent();
-    let run_id = start(&l).await;
-    let reaper = Reaper {
-        forge: &f,
-        ledger: &l,
-        run_id: &run_id,
-        settings: &settings,
-        progress: &progress,
-    };
-    let r = reaper
-        .run(Some(workflows::from_dir(dir.path()).unwrap()))
+    let local = workflows::from_dir(dir.path()).unwrap();
+    let r = sweep(&sim, &ledger().await, Some(local), |_| {})
         .await
         .unwrap();
     assert_eq!(r.counters.compensated, 1);
@@ -712,19 +710,9 @@ async fn a_name_collision_in_the_forge_workflows_is_a_usage_error() {
     )))
     .await
     .unwrap();
-    let f = client(&sim, ForgeKind::Gitea);
-    let l = ledger().await;
-    let settings = ReapSettings::new("main");
-    let progress = Progress::silent();
-    let run_id = start(&l).await;
-    let reaper = Reaper {
-        forge: &f,
-        ledger: &l,
-        run_id: &run_id,
-        settings: &settings,
-        progress: &progress,
-    };
-    let err = reaper.run(None).await.unwrap_err();
+    let err = sweep(&sim, &ledger().await, None, |_| {})
+        .await
+        .unwrap_err();
     assert_eq!(err.exit_code(), ExitCode::Usage);
     let msg = err.to_string();
     assert!(

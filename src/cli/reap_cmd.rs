@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use super::queue_cmd::{config_digest, ledger_ref, open_ledger};
 use super::{Format, GlobalArgs, load_config, print_json};
 use crate::config::Config;
 use crate::error::{Error, ExitCode, Result};
@@ -12,7 +13,7 @@ use crate::forge::{self, AnyForge, Forge};
 use crate::ledger::{self, Ledger, NewRun, RunState};
 use crate::reaper::workflows;
 use crate::reaper::{Descriptions, ReapReport, ReapSettings, Reaper};
-use crate::report::{LedgerRef, Progress, RunReport};
+use crate::report::{Progress, RunReport};
 
 /// The command's own flags.
 #[derive(Debug, Clone, Default)]
@@ -81,16 +82,6 @@ fn with_hint(cfg: &Config, e: Error) -> Error {
     }
 }
 
-fn ledger_ref(l: &Ledger, run_id: &str) -> LedgerRef {
-    LedgerRef {
-        backend: match l.backend() {
-            ledger::Backend::Sqlite => "sqlite".into(),
-            ledger::Backend::Postgres => "postgres".into(),
-        },
-        run_id: Some(run_id.to_string()),
-    }
-}
-
 fn connect(cfg: &Config, run: &mut RunReport) -> Result<AnyForge> {
     run.forge = Some(cfg.forge_kind().to_string());
     run.repo = cfg.str("forge.repo").map(str::to_string);
@@ -126,7 +117,7 @@ pub async fn run(
         None => None,
     };
     let f = connect(&cfg, run)?;
-    let ledger = super::queue_cmd::open_ledger(&cfg).await?;
+    let ledger = open_ledger(&cfg).await?;
     let result = locked_reap(&cfg, &f, &ledger, &settings, local, progress, run).await;
     ledger.close().await;
     let report = result.map_err(|e| with_hint(&cfg, e))?;
@@ -147,7 +138,7 @@ async fn locked_reap(
     let repo = f.repo().to_string();
     let mut new_run = NewRun::new("reap", cfg.forge_kind().as_str(), &repo, &settings.branch);
     new_run.dry_run = settings.dry_run;
-    new_run.config_digest = super::queue_cmd::config_digest(cfg);
+    new_run.config_digest = config_digest(cfg);
     let holder = ledger::holder_id(&run.invocation_id);
     let lease = Duration::from_secs(cfg.int("ledger.lease_secs").unwrap_or(900).max(30));
     let lock = match ledger
@@ -157,14 +148,14 @@ async fn locked_reap(
         Ok(l) => l,
         Err(ledger::LedgerError::LockHeld(info)) => {
             let skipped = ledger.record_skipped_run(&new_run, &info).await?;
-            run.ledger = Some(ledger_ref(ledger, &skipped.id));
+            run.ledger = Some(ledger_ref(ledger, Some(&skipped.id)));
             run.outcome = Some("skipped".into());
             return Err(ledger::LedgerError::LockHeld(info).into());
         }
         Err(e) => return Err(e.into()),
     };
     let rec = ledger.start_run(&new_run).await?;
-    run.ledger = Some(ledger_ref(ledger, &rec.id));
+    run.ledger = Some(ledger_ref(ledger, Some(&rec.id)));
     let reaper = Reaper {
         forge: f,
         ledger,

@@ -100,26 +100,6 @@ pub enum Verdict {
     PreservedRealPush,
 }
 
-impl Verdict {
-    /// The original's counter this verdict adds to (compensations add to `compensated` too).
-    pub fn counter(&self) -> &'static str {
-        match self {
-            Verdict::Compensate { compensation, .. } => match compensation {
-                Compensation::PushSuffix => "compensated",
-                Compensation::PrShadow => "compensated_pr_shadowed_by_push_success",
-                Compensation::CancelledPush => "compensated_cancelled_push",
-            },
-            Verdict::PreservedNonFailure => "preserved_non_failure",
-            Verdict::PreservedPrWithoutPushSuccess => "preserved_pr_without_push_success",
-            Verdict::PreservedNonPushSuffix => "preserved_non_push_suffix",
-            Verdict::PreservedUnparseable => "preserved_unparseable",
-            Verdict::PreservedUnknown { .. } => "preserved_unknown",
-            Verdict::PreservedCancelledOnHead => "preserved_cancelled_on_head",
-            Verdict::PreservedRealPush => "preserved_real_push",
-        }
-    }
-}
-
 /// One context of one commit, decided.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Finding {

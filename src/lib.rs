@@ -8,5 +8,6 @@ pub mod error;
 pub mod forge;
 pub mod ledger;
 pub mod queue;
+pub mod reaper;
 pub mod report;
 pub mod sim;

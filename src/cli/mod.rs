@@ -30,6 +30,7 @@ mod config_cmd;
 mod forge_cmd;
 mod ledger_cmd;
 pub mod queue_cmd;
+mod reap_cmd;
 mod sandbox_cmd;
 mod sim_cmd;
 
@@ -130,6 +131,23 @@ pub enum Command {
     /// The decision ledger: what was decided and done, and why
     #[command(subcommand)]
     Ledger(LedgerCommand),
+    /// Compensate Gitea Actions' false reds on the branch's recent commits (status reaper)
+    ///
+    /// Posts a `success` status with the same context over: failing ` (push)` statuses of
+    /// workflows without a push trigger; failing ` (pull_request)` statuses whose ` (push)`
+    /// twin succeeded on the same commit; cancelled push runs on commits that are no longer
+    /// the head (or whose context later succeeded). Everything else stays as it is.
+    Reap {
+        /// Decide and report, but send no mutating request
+        #[arg(long)]
+        dry_run: bool,
+        /// Commits swept, newest first [env: MERGEWARD_REAPER_LIMIT] [default: 30]
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1000))]
+        limit: Option<u64>,
+        /// Checkout root with .gitea/workflows or .github/workflows [env: MERGEWARD_WORKFLOWS_DIR, WORKFLOWS_DIR] [default: read them from the forge at the branch head]
+        #[arg(long, value_name = "DIR")]
+        workflows_dir: Option<PathBuf>,
+    },
     /// Run the merge queue offline against a simulated forge until its scenario drains
     Sandbox {
         /// Scenario file [default: the shipped fixtures/sandbox/scenario.json]
@@ -269,6 +287,7 @@ pub fn command_path(cmd: &Command) -> &'static str {
         Command::Ledger(LedgerCommand::Explain { .. }) => "ledger explain",
         Command::Ledger(LedgerCommand::Export) => "ledger export",
         Command::Ledger(LedgerCommand::Migrate) => "ledger migrate",
+        Command::Reap { .. } => "reap",
         Command::Sandbox { .. } => "sandbox",
         Command::Describe => "describe",
     }
@@ -288,6 +307,18 @@ async fn dispatch(
             queue_cmd::status(&cli.global, format, progress, report).await
         }
         Command::Ledger(cmd) => ledger_cmd::run(&cli.global, cmd, format, report).await,
+        Command::Reap {
+            dry_run,
+            limit,
+            workflows_dir,
+        } => {
+            let args = reap_cmd::ReapArgs {
+                dry_run: *dry_run,
+                limit: *limit,
+                workflows_dir: workflows_dir.clone(),
+            };
+            reap_cmd::run(&cli.global, &args, format, progress, report).await
+        }
         Command::Sandbox {
             scenario,
             max_ticks,

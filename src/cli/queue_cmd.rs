@@ -96,7 +96,7 @@ pub async fn open_ledger(cfg: &Config) -> Result<Ledger> {
     Ok(Ledger::open(cfg.ledger_url()).await?)
 }
 
-fn ledger_ref(l: &Ledger, run_id: Option<&str>) -> LedgerRef {
+pub(super) fn ledger_ref(l: &Ledger, run_id: Option<&str>) -> LedgerRef {
     LedgerRef {
         backend: match l.backend() {
             ledger::Backend::Sqlite => "sqlite".into(),

@@ -140,10 +140,36 @@ impl GiteaForge {
         GiteaForge { http, repo, kind }
     }
 
-    fn repo_url(&self, tail: &[&str]) -> Url {
+    /// The shared HTTP client (for the extension verbs in `commits.rs`).
+    pub(super) fn http(&self) -> &HttpClient {
+        &self.http
+    }
+
+    pub(super) fn repo_url(&self, tail: &[&str]) -> Url {
         let mut segs = vec!["repos", self.repo.owner.as_str(), self.repo.name.as_str()];
         segs.extend_from_slice(tail);
         self.http.endpoint(&segs)
+    }
+
+    /// Every status row of a commit (all pages, history included), unreduced.
+    pub(super) async fn status_rows(&self, sha: &Sha) -> Result<Vec<StatusReport>, ForgeError> {
+        let url = self.repo_url(&["commits", sha.as_str(), "statuses"]);
+        let rows: Vec<StatusDto> = self.http.get_all_as(&url, None, key_id).await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| StatusReport {
+                id: r.id,
+                context: ContextName(r.context.trim().to_string()),
+                state: ContextState::from_status(
+                    r.status.as_deref().or(r.state.as_deref()).unwrap_or(""),
+                ),
+                kind: ReportKind::CommitStatus,
+                target_url: r.target_url,
+                description: r.description,
+                created_at: r.created_at,
+                updated_at: r.updated_at,
+            })
+            .collect())
     }
 
     async fn branch(&self, branch: &str) -> Result<(Url, BranchDto), ForgeError> {
@@ -272,23 +298,7 @@ impl Forge for GiteaForge {
     }
 
     async fn statuses(&self, sha: &Sha) -> Result<CommitStatuses, ForgeError> {
-        let url = self.repo_url(&["commits", sha.as_str(), "statuses"]);
-        let rows: Vec<StatusDto> = self.http.get_all_as(&url, None, key_id).await?;
-        let reports = rows
-            .into_iter()
-            .map(|r| StatusReport {
-                id: r.id,
-                context: ContextName(r.context.trim().to_string()),
-                state: ContextState::from_status(
-                    r.status.as_deref().or(r.state.as_deref()).unwrap_or(""),
-                ),
-                kind: ReportKind::CommitStatus,
-                target_url: r.target_url,
-                description: r.description,
-                created_at: r.created_at,
-                updated_at: r.updated_at,
-            })
-            .collect();
+        let reports = self.status_rows(sha).await?;
         Ok(CommitStatuses::reduce(sha.clone(), reports))
     }
 

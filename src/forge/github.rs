@@ -123,10 +123,52 @@ impl GitHubForge {
         GitHubForge { http, repo }
     }
 
-    fn repo_url(&self, tail: &[&str]) -> Url {
+    /// The shared HTTP client (for the extension verbs in `commits.rs`).
+    pub(super) fn http(&self) -> &HttpClient {
+        &self.http
+    }
+
+    pub(super) fn repo_url(&self, tail: &[&str]) -> Url {
         let mut segs = vec!["repos", self.repo.owner.as_str(), self.repo.name.as_str()];
         segs.extend_from_slice(tail);
         self.http.endpoint(&segs)
+    }
+
+    /// Every commit status row (all pages, history included) and the latest check run per
+    /// name, unreduced.
+    pub(super) async fn status_rows(&self, sha: &Sha) -> Result<Vec<StatusReport>, ForgeError> {
+        let status_url = self.repo_url(&["commits", sha.as_str(), "statuses"]);
+        let mut runs_url = self.repo_url(&["commits", sha.as_str(), "check-runs"]);
+        runs_url.query_pairs_mut().append_pair("filter", "latest");
+        let (statuses, runs) = tokio::try_join!(
+            self.http.get_all_as::<StatusDto>(&status_url, None, key_id),
+            self.http
+                .get_all_as::<CheckRunDto>(&runs_url, Some("check_runs"), key_id),
+        )?;
+        let mut reports: Vec<StatusReport> = statuses
+            .into_iter()
+            .map(|s| StatusReport {
+                id: s.id,
+                context: ContextName(s.context),
+                state: ContextState::from_status(&s.state),
+                kind: ReportKind::CommitStatus,
+                target_url: s.target_url,
+                description: s.description,
+                created_at: s.created_at,
+                updated_at: s.updated_at,
+            })
+            .collect();
+        reports.extend(runs.into_iter().map(|r| StatusReport {
+            id: r.id,
+            state: ContextState::from_check_run(&r.status, r.conclusion.as_deref()),
+            context: ContextName(r.name),
+            kind: ReportKind::CheckRun,
+            target_url: r.details_url,
+            description: r.conclusion,
+            created_at: r.started_at,
+            updated_at: r.completed_at,
+        }));
+        Ok(reports)
     }
 
     async fn branch(&self, branch: &str) -> Result<(Url, BranchDto), ForgeError> {
@@ -298,37 +340,7 @@ impl Forge for GitHubForge {
     }
 
     async fn statuses(&self, sha: &Sha) -> Result<CommitStatuses, ForgeError> {
-        let status_url = self.repo_url(&["commits", sha.as_str(), "statuses"]);
-        let mut runs_url = self.repo_url(&["commits", sha.as_str(), "check-runs"]);
-        runs_url.query_pairs_mut().append_pair("filter", "latest");
-        let (statuses, runs) = tokio::try_join!(
-            self.http.get_all_as::<StatusDto>(&status_url, None, key_id),
-            self.http
-                .get_all_as::<CheckRunDto>(&runs_url, Some("check_runs"), key_id),
-        )?;
-        let mut reports: Vec<StatusReport> = statuses
-            .into_iter()
-            .map(|s| StatusReport {
-                id: s.id,
-                context: ContextName(s.context),
-                state: ContextState::from_status(&s.state),
-                kind: ReportKind::CommitStatus,
-                target_url: s.target_url,
-                description: s.description,
-                created_at: s.created_at,
-                updated_at: s.updated_at,
-            })
-            .collect();
-        reports.extend(runs.into_iter().map(|r| StatusReport {
-            id: r.id,
-            state: ContextState::from_check_run(&r.status, r.conclusion.as_deref()),
-            context: ContextName(r.name),
-            kind: ReportKind::CheckRun,
-            target_url: r.details_url,
-            description: r.conclusion,
-            created_at: r.started_at,
-            updated_at: r.completed_at,
-        }));
+        let reports = self.status_rows(sha).await?;
         Ok(CommitStatuses::reduce(sha.clone(), reports))
     }
 

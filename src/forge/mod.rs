@@ -7,6 +7,7 @@
 
 use std::future::Future;
 
+pub mod commits;
 pub mod error;
 pub mod gitea;
 pub mod github;
@@ -14,6 +15,7 @@ pub mod http;
 pub mod types;
 mod wire;
 
+pub use commits::{ForgeHistory, WorkflowFile, WorkflowFiles};
 pub use error::{ForgeError, PaginationProblem, TransportKind};
 pub use gitea::GiteaForge;
 pub use github::GitHubForge;

@@ -11,7 +11,7 @@ pub fn effects_of(path: &str) -> Option<&'static str> {
         // Reads the forge, changes nothing there.
         "forge check" | "queue status" => "read",
         // Sends mutating requests to the forge (unless --dry-run).
-        "queue tick" => "mutating",
+        "queue tick" | "reap" => "mutating",
         // Touch only local state (configuration, ledger, a local server).
         "config show" | "describe" | "sim serve" | "sandbox" => "local",
         "ledger runs" | "ledger show" | "ledger explain" | "ledger export" | "ledger migrate" => {

@@ -38,6 +38,7 @@ pub(crate) const ROUTES: &[(&str, &str)] = &[
     ("GET", "/repos/{owner}/{repo}/issues/{index}/comments"),
     ("POST", "/repos/{owner}/{repo}/issues/{index}/comments"),
     ("PATCH", "/repos/{owner}/{repo}/issues/comments/{id}"),
+    ("GET", "/repos/{owner}/{repo}/contents/{filepath}"),
 ];
 
 const NOT_FOUND: &str = "The target couldn't be found.";
@@ -462,6 +463,7 @@ impl G<'_> {
             },
             ("POST", "/issues/{index}/comments") => self.create_comment(),
             ("PATCH", "/issues/comments/{id}") => self.edit_comment(),
+            ("GET", "/contents/{filepath}") => super::files::contents(self.st, r),
             _ => self.not_found(),
         }
     }

@@ -178,7 +178,7 @@ pub(crate) fn parse_query(q: &str) -> Vec<(String, String)> {
 // ---------------- routing ----------------
 
 /// Parameters that may span several path segments (branch names with slashes).
-const MULTI: &[&str] = &["ref", "branch", "name"];
+const MULTI: &[&str] = &["ref", "branch", "name", "filepath"];
 
 fn match_segs(t: &[&'static str], p: &[&str], out: &mut Vec<(&'static str, String)>) -> bool {
     let Some((first, rest)) = t.split_first() else {

@@ -12,6 +12,7 @@
 //! ```
 
 mod faults;
+mod files;
 mod gitea;
 mod github;
 mod http;
@@ -31,6 +32,7 @@ use serde_json::Value;
 use tokio::sync::watch;
 
 pub use faults::{CallMatch, Fault, FaultAction};
+pub use files::FileSpec;
 pub use record::{Mutation, RecordedRequest};
 pub use scenario::*;
 pub use state::SimState;

@@ -754,6 +754,9 @@ pub struct Scenario {
     pub comments: Vec<CommentSpec>,
     #[serde(default)]
     pub faults: Vec<Fault>,
+    /// Repository files (Gitea contents API), see `FileSpec`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<super::files::FileSpec>,
 }
 
 fn main() -> String {
@@ -781,6 +784,7 @@ impl Scenario {
             reviews: Vec::new(),
             comments: Vec::new(),
             faults: Vec::new(),
+            files: Vec::new(),
         }
     }
     /// A Gitea 1.22.6 scenario for `owner/name`.
@@ -910,6 +914,11 @@ impl Scenario {
             user: user.to_string(),
             body: body.to_string(),
         });
+        self
+    }
+    /// Add a repository file (default: on the default branch's head).
+    pub fn file(mut self, f: super::files::FileSpec) -> Self {
+        self.files.push(f);
         self
     }
     pub fn fault(mut self, f: Fault) -> Self {

@@ -208,6 +208,8 @@ pub struct SimState {
     pub rate_used: u64,
     pub rate_reset: i64,
     pub(crate) initial_faults: Vec<Fault>,
+    /// Repository files per commit (see `files.rs`).
+    pub files: super::files::SimFiles,
     clock: DateTime<Utc>,
     next_id: u64,
     commit_counter: u64,
@@ -326,6 +328,7 @@ impl SimState {
             rate_used: 0,
             rate_reset: Utc::now().timestamp() + 3600,
             initial_faults: sc.faults.clone(),
+            files: Default::default(),
             clock,
             next_id: 1,
             commit_counter: 0,
@@ -464,6 +467,13 @@ impl SimState {
                     &creator,
                 );
             }
+        }
+        for f in &sc.files {
+            let at = f.reference.as_deref().unwrap_or(&sc.default_branch);
+            let sha = st
+                .resolve(at)
+                .ok_or_else(|| inv(format!("file {:?}: unknown ref {at:?}", f.path)))?;
+            st.set_file(&sha, &f.path, &f.content);
         }
         for c in &sc.check_runs {
             let sha = st.resolve_target(&c.target(), "check run")?;

@@ -1,0 +1,769 @@
+//! The trigger map: which workflows (by the name Gitea puts in status contexts) have a
+//! `push` trigger (seed-systems §3.4), read with YAML 1.1 semantics where they change the
+//! outcome.
+//!
+//! The original read workflows with PyYAML (YAML 1.1): a plain `on:` key is the boolean
+//! `true`, and `yes/no/on/off` (any case variant PyYAML knows) are booleans. saphyr is a YAML
+//! 1.2 parser, so scalars are loaded unresolved (with their style) and resolved here by the
+//! 1.1 rules: a plain `on`, `yes` or `true` key is the boolean `true`; a quoted `"on"` is the
+//! string `on`. The trigger block is the string key `on` if present, else a boolean `true`
+//! key — the original's lookup order.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use saphyr::{ScalarStyle, Tag, Yaml, YamlLoader};
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::forge::WorkflowFiles;
+use crate::forge::commits::{MAX_WORKFLOW_BYTES, WORKFLOW_DIRS, is_workflow_file};
+
+/// A scalar resolved by YAML 1.1 (PyYAML `safe_load`) rules.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Scalar11 {
+    Null,
+    Bool(bool),
+    /// An integer or float (its text).
+    Number(String),
+    Str(String),
+}
+
+fn is_number_11(s: &str) -> bool {
+    let t = s.strip_prefix(['-', '+']).unwrap_or(s);
+    if t.is_empty() {
+        return false;
+    }
+    let lower = t.to_ascii_lowercase();
+    if matches!(lower.as_str(), ".inf" | ".nan") {
+        return true;
+    }
+    if let Some(hex) = t.strip_prefix("0x") {
+        return !hex.is_empty() && hex.chars().all(|c| c.is_ascii_hexdigit() || c == '_');
+    }
+    if let Some(bin) = t.strip_prefix("0b") {
+        return !bin.is_empty() && bin.chars().all(|c| matches!(c, '0' | '1' | '_'));
+    }
+    // Decimal, octal, sexagesimal (1:30), floats with an optional exponent.
+    let (mantissa, exp) = match t.find(['e', 'E']) {
+        Some(i) if t.contains('.') => (&t[..i], Some(&t[i + 1..])),
+        _ => (t, None),
+    };
+    let mantissa_ok = mantissa.chars().any(|c| c.is_ascii_digit())
+        && mantissa
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '_' | '.' | ':'))
+        && mantissa.matches('.').count() <= 1;
+    let exp_ok = exp.is_none_or(|e| {
+        let d = e.strip_prefix(['-', '+']).unwrap_or(e);
+        !d.is_empty() && d.chars().all(|c| c.is_ascii_digit())
+    });
+    mantissa_ok && exp_ok
+}
+
+/// Resolves a scalar's text by the YAML 1.1 rules PyYAML applies to plain scalars.
+pub fn resolve_11(text: &str, style: ScalarStyle, tag: Option<&Tag>) -> Scalar11 {
+    if let Some(t) = tag {
+        match t.suffix.as_str() {
+            "str" => return Scalar11::Str(text.to_string()),
+            "null" => return Scalar11::Null,
+            "bool" | "int" | "float" => {}
+            _ => return Scalar11::Str(text.to_string()),
+        }
+    } else if style != ScalarStyle::Plain {
+        return Scalar11::Str(text.to_string());
+    }
+    match text {
+        "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => {
+            Scalar11::Bool(true)
+        }
+        "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => {
+            Scalar11::Bool(false)
+        }
+        "" | "~" | "null" | "Null" | "NULL" => Scalar11::Null,
+        s if is_number_11(s) => Scalar11::Number(s.to_string()),
+        s => Scalar11::Str(s.to_string()),
+    }
+}
+
+/// A node's scalar value under YAML 1.1 rules (`None` for collections).
+fn scalar(node: &Yaml<'_>) -> Option<Scalar11> {
+    match node {
+        Yaml::Representation(text, style, tag) => Some(resolve_11(text, *style, tag.as_deref())),
+        Yaml::Tagged(_, inner) => scalar(inner),
+        _ => None,
+    }
+}
+
+fn untag<'a, 'b>(node: &'a Yaml<'b>) -> &'a Yaml<'b> {
+    match node {
+        Yaml::Tagged(_, inner) => untag(inner),
+        n => n,
+    }
+}
+
+fn describe(node: &Yaml<'_>) -> (String, &'static str) {
+    match untag(node) {
+        Yaml::Sequence(_) => ("[…]".into(), "list"),
+        Yaml::Mapping(_) => ("{…}".into(), "mapping"),
+        n => match scalar(n) {
+            Some(Scalar11::Null) | None => ("None".into(), "null"),
+            Some(Scalar11::Bool(b)) => (if b { "True" } else { "False" }.into(), "bool"),
+            Some(Scalar11::Number(s)) => (s, "number"),
+            Some(Scalar11::Str(s)) => (s, "str"),
+        },
+    }
+}
+
+/// How a workflow's `on:` was classified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PushTrigger {
+    Yes,
+    No,
+    /// `on:` missing, null or an odd type: treated as push-triggered (preserve), with a notice.
+    Ambiguous {
+        value: String,
+        kind: &'static str,
+    },
+}
+
+impl PushTrigger {
+    pub fn has_push(&self) -> bool {
+        !matches!(self, PushTrigger::No)
+    }
+}
+
+/// `has_push_trigger` of the original, on a 1.1-resolved value (`None`: no `on:` at all).
+pub fn classify_on(on: Option<&Yaml<'_>>) -> PushTrigger {
+    let Some(node) = on else {
+        return PushTrigger::Ambiguous {
+            value: "None".into(),
+            kind: "null",
+        };
+    };
+    let is_push = |n: &Yaml<'_>| scalar(n) == Some(Scalar11::Str("push".into()));
+    match untag(node) {
+        Yaml::Sequence(items) => yes_no(items.iter().any(is_push)),
+        Yaml::Mapping(map) => yes_no(map.keys().any(is_push)),
+        n => match scalar(n) {
+            Some(Scalar11::Str(s)) => yes_no(s == "push"),
+            _ => {
+                let (value, kind) = describe(n);
+                PushTrigger::Ambiguous { value, kind }
+            }
+        },
+    }
+}
+
+fn yes_no(b: bool) -> PushTrigger {
+    if b { PushTrigger::Yes } else { PushTrigger::No }
+}
+
+/// What one workflow file says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Parsed {
+    /// The top-level `name` when it is a non-blank string (trimmed).
+    pub name: Option<String>,
+    pub push: PushTrigger,
+}
+
+/// Why a file was skipped (warned about, as the original did).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unreadable {
+    Parse(String),
+    NotAMapping,
+}
+
+/// Parses one workflow file.
+pub fn parse_workflow(text: &str) -> std::result::Result<Parsed, Unreadable> {
+    let mut loader: YamlLoader<'_, Yaml<'_>> = YamlLoader::default();
+    loader.early_parse(false);
+    let mut parser = saphyr_parser::Parser::new_from_str(text);
+    parser
+        .load(&mut loader, true)
+        .map_err(|e| Unreadable::Parse(e.to_string()))?;
+    if let Some(e) = loader.error() {
+        return Err(Unreadable::Parse(e.to_string()));
+    }
+    let docs = loader.into_documents();
+    let doc = match docs.as_slice() {
+        [] => return Err(Unreadable::NotAMapping),
+        [one] => one,
+        more => {
+            return Err(Unreadable::Parse(format!(
+                "expected a single document, found {}",
+                more.len()
+            )));
+        }
+    };
+    let Yaml::Mapping(map) = untag(doc) else {
+        return Err(Unreadable::NotAMapping);
+    };
+    let key_is = |k: &Yaml<'_>, want: &Scalar11| scalar(k).as_ref() == Some(want);
+    let name = map
+        .iter()
+        .find(|(k, _)| key_is(k, &Scalar11::Str("name".into())))
+        .and_then(|(_, v)| match scalar(v) {
+            Some(Scalar11::Str(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
+            _ => None,
+        });
+    let on = map
+        .iter()
+        .find(|(k, _)| key_is(k, &Scalar11::Str("on".into())))
+        .or_else(|| map.iter().find(|(k, _)| key_is(k, &Scalar11::Bool(true))))
+        .map(|(_, v)| v);
+    Ok(Parsed {
+        name,
+        push: classify_on(on),
+    })
+}
+
+/// A note the scan produced (the original's `::warning::` / `::notice::` lines).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Note {
+    pub level: &'static str,
+    pub message: String,
+}
+
+impl Note {
+    pub fn warning(message: String) -> Note {
+        Note {
+            level: "warning",
+            message,
+        }
+    }
+    pub fn notice(message: String) -> Note {
+        Note {
+            level: "notice",
+            message,
+        }
+    }
+}
+
+/// One workflow in the map.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Workflow {
+    pub file: String,
+    pub push_trigger: bool,
+}
+
+/// Workflow id (the name in status contexts) → its file and push trigger.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct TriggerMap {
+    /// Where the files came from (a directory, or `forge:<dir>@<ref>`).
+    pub source: String,
+    pub workflows: BTreeMap<String, Workflow>,
+    pub notes: Vec<Note>,
+}
+
+impl TriggerMap {
+    /// Whether a workflow has a push trigger; `None` when the workflow is unknown.
+    pub fn push_trigger(&self, workflow: &str) -> Option<bool> {
+        self.workflows.get(workflow).map(|w| w.push_trigger)
+    }
+
+    pub fn push_triggered(&self) -> usize {
+        self.workflows.values().filter(|w| w.push_trigger).count()
+    }
+}
+
+/// A workflow file to scan: display path, file stem, and its text (or why it has none).
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    pub path: String,
+    pub stem: String,
+    pub text: std::result::Result<String, String>,
+}
+
+fn stem_of(name: &str) -> String {
+    let base = name.rsplit('/').next().unwrap_or(name);
+    base.strip_suffix(".yaml")
+        .or_else(|| base.strip_suffix(".yml"))
+        .unwrap_or(base)
+        .to_string()
+}
+
+/// Builds the trigger map from files sorted by name. A name with `/`, or two files with one
+/// name, is a configuration error naming the files (the original exited 1; usage/config
+/// errors exit 2 here).
+pub fn scan(source: String, files: Vec<SourceFile>, mut notes: Vec<Note>) -> Result<TriggerMap> {
+    let mut workflows: BTreeMap<String, Workflow> = BTreeMap::new();
+    for f in files {
+        let text = match f.text {
+            Ok(t) => t,
+            Err(why) => {
+                notes.push(Note::warning(format!(
+                    "cannot read {}: {why}; skip",
+                    f.path
+                )));
+                continue;
+            }
+        };
+        let parsed = match parse_workflow(&text) {
+            Ok(p) => p,
+            Err(Unreadable::Parse(e)) => {
+                notes.push(Note::warning(format!(
+                    "yaml parse failed for {}: {e}; skip",
+                    f.path
+                )));
+                continue;
+            }
+            Err(Unreadable::NotAMapping) => {
+                notes.push(Note::warning(format!(
+                    "workflow {} not a dict; skip",
+                    f.path
+                )));
+                continue;
+            }
+        };
+        let id = parsed.name.unwrap_or(f.stem);
+        if id.contains('/') {
+            return Err(Error::usage_hint(
+                format!(
+                    "workflow name contains '/' which breaks context parsing: {id} (file={})",
+                    f.path
+                ),
+                "rename the workflow (its `name:`, or the file when it has none) without '/'; status contexts are split on the first \" / \"",
+            ));
+        }
+        if let Some(prev) = workflows.get(&id) {
+            return Err(Error::usage_hint(
+                format!(
+                    "workflow name collision detected: {id} (files: {} + {})",
+                    prev.file, f.path
+                ),
+                "give the workflows distinct `name:` values: their status contexts cannot be told apart",
+            ));
+        }
+        if let PushTrigger::Ambiguous { value, kind } = &parsed.push {
+            notes.push(Note::notice(format!(
+                "ambiguous on: for {id}; preserving (value={value}, type={kind})"
+            )));
+        }
+        workflows.insert(
+            id,
+            Workflow {
+                file: f.path,
+                push_trigger: parsed.push.has_push(),
+            },
+        );
+    }
+    let map = TriggerMap {
+        source,
+        workflows,
+        notes,
+    };
+    Ok(map)
+}
+
+/// The workflow directory under a checkout root: the first of `.gitea/workflows`,
+/// `.github/workflows` that exists (as Gitea 1.22 chooses), else `root` itself when it holds
+/// workflow files directly (the original's `WORKFLOWS_DIR=.gitea/workflows`).
+fn pick_dir(root: &Path, notes: &mut Vec<Note>) -> Option<PathBuf> {
+    let present: Vec<PathBuf> = WORKFLOW_DIRS
+        .iter()
+        .map(|d| root.join(d))
+        .filter(|p| p.is_dir())
+        .collect();
+    if let Some(first) = present.first() {
+        for other in &present[1..] {
+            notes.push(Note::notice(format!(
+                "{} ignored: Gitea runs the workflows of {} when it exists",
+                other.display(),
+                first.display()
+            )));
+        }
+        return Some(first.clone());
+    }
+    let has_files = std::fs::read_dir(root).ok().is_some_and(|mut it| {
+        it.any(|e| {
+            e.ok()
+                .is_some_and(|e| is_workflow_file(&e.file_name().to_string_lossy()))
+        })
+    });
+    has_files.then(|| root.to_path_buf())
+}
+
+/// Reads the trigger map from a local checkout (`--workflows-dir`).
+pub fn from_dir(root: &Path) -> Result<TriggerMap> {
+    if !root.is_dir() {
+        return Err(Error::usage_hint(
+            format!("--workflows-dir {}: not a directory", root.display()),
+            "pass the root of a checkout of the branch (holding .gitea/workflows or .github/workflows), or omit --workflows-dir to read the workflows from the forge",
+        ));
+    }
+    let mut notes = Vec::new();
+    let Some(dir) = pick_dir(root, &mut notes) else {
+        notes.push(Note::warning(format!(
+            "workflows dir not found: {} has neither {} nor {}",
+            root.display(),
+            WORKFLOW_DIRS[0],
+            WORKFLOW_DIRS[1]
+        )));
+        return scan(root.display().to_string(), Vec::new(), notes);
+    };
+    let entries = std::fs::read_dir(&dir).map_err(|e| Error::Io {
+        path: dir.display().to_string(),
+        message: format!("cannot list the workflow directory: {e}"),
+    })?;
+    let mut names: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file() || t.is_symlink()))
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| is_workflow_file(n))
+        .collect();
+    names.sort();
+    let files = names
+        .into_iter()
+        .map(|name| {
+            let path = dir.join(&name);
+            let text = match std::fs::metadata(&path) {
+                Ok(m) if m.len() > MAX_WORKFLOW_BYTES => Err(format!(
+                    "{} bytes is more than the {MAX_WORKFLOW_BYTES}-byte limit",
+                    m.len()
+                )),
+                Ok(_) => std::fs::read(&path)
+                    .map_err(|e| e.to_string())
+                    .and_then(|b| String::from_utf8(b).map_err(|_| "the file is not UTF-8".into())),
+                Err(e) => Err(e.to_string()),
+            };
+            SourceFile {
+                path: path.display().to_string(),
+                stem: stem_of(&name),
+                text,
+            }
+        })
+        .collect();
+    scan(dir.display().to_string(), files, notes)
+}
+
+/// Builds the trigger map from files read through the forge.
+pub fn from_forge(found: WorkflowFiles, reference: &str) -> Result<TriggerMap> {
+    let mut notes = Vec::new();
+    for d in &found.ignored_dirs {
+        notes.push(Note::notice(format!(
+            "{d} ignored: Gitea runs the workflows of {} when it exists",
+            found.dir.as_deref().unwrap_or("?")
+        )));
+    }
+    let Some(dir) = found.dir else {
+        notes.push(Note::warning(format!(
+            "workflows dir not found: neither {} nor {} exists at {reference}",
+            WORKFLOW_DIRS[0], WORKFLOW_DIRS[1]
+        )));
+        return scan(format!("forge@{reference}"), Vec::new(), notes);
+    };
+    let files = found
+        .files
+        .into_iter()
+        .map(|f| SourceFile {
+            stem: stem_of(&f.path),
+            path: f.path,
+            text: f.content,
+        })
+        .collect();
+    scan(format!("forge:{dir}@{reference}"), files, notes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn push(text: &str) -> PushTrigger {
+        parse_workflow(text).expect("parses").push
+    }
+
+    fn file(path: &str, text: &str) -> SourceFile {
+        SourceFile {
+            path: path.into(),
+            stem: stem_of(path),
+            text: Ok(text.into()),
+        }
+    }
+
+    // --- trigger classifier (test_has_push_trigger_*) ---
+
+    #[test]
+    fn has_push_trigger_true_dict() {
+        assert_eq!(
+            push("on:\n  push:\n    branches: [main]\n"),
+            PushTrigger::Yes
+        );
+    }
+
+    #[test]
+    fn has_push_trigger_true_dict_with_paths() {
+        assert_eq!(
+            push("on:\n  push:\n    paths: ['src/**']\n  pull_request: {}\n"),
+            PushTrigger::Yes
+        );
+    }
+
+    #[test]
+    fn has_push_trigger_true_list() {
+        assert_eq!(push("on: [push, pull_request]\n"), PushTrigger::Yes);
+    }
+
+    #[test]
+    fn has_push_trigger_true_str() {
+        assert_eq!(push("on: push\n"), PushTrigger::Yes);
+    }
+
+    #[test]
+    fn has_push_trigger_false_schedule_only() {
+        assert_eq!(
+            push("on:\n  schedule:\n    - cron: '0 * * * *'\n"),
+            PushTrigger::No
+        );
+    }
+
+    #[test]
+    fn has_push_trigger_false_dispatch_only() {
+        assert_eq!(push("on:\n  workflow_dispatch:\n"), PushTrigger::No);
+        assert_eq!(push("on: workflow_dispatch\n"), PushTrigger::No);
+    }
+
+    #[test]
+    fn has_push_trigger_false_pull_request_only() {
+        assert_eq!(push("on:\n  pull_request:\n"), PushTrigger::No);
+    }
+
+    #[test]
+    fn has_push_trigger_false_workflow_run_only() {
+        assert_eq!(
+            push("on:\n  workflow_run:\n    workflows: [CI]\n"),
+            PushTrigger::No
+        );
+    }
+
+    #[test]
+    fn has_push_trigger_false_list_no_push() {
+        assert_eq!(push("on: [pull_request, schedule]\n"), PushTrigger::No);
+    }
+
+    #[test]
+    fn has_push_trigger_ambiguous_preserves() {
+        let p = push("on: 42\n");
+        assert!(p.has_push());
+        assert_eq!(
+            p,
+            PushTrigger::Ambiguous {
+                value: "42".into(),
+                kind: "number"
+            }
+        );
+    }
+
+    #[test]
+    fn has_push_trigger_none_preserves() {
+        assert!(matches!(
+            push("on:\n"),
+            PushTrigger::Ambiguous { kind: "null", .. }
+        ));
+        assert!(matches!(
+            push("name: x\n"),
+            PushTrigger::Ambiguous { kind: "null", .. }
+        ));
+    }
+
+    // --- YAML 1.1 semantics ---
+
+    #[test]
+    fn bare_on_key_is_boolean_true_and_still_found() {
+        // PyYAML reads `on:` as True; both lookups must find it.
+        assert_eq!(push("on:\n  push: {}\n"), PushTrigger::Yes);
+        assert_eq!(push("\"on\":\n  push: {}\n"), PushTrigger::Yes);
+        assert_eq!(push("'on': [push]\n"), PushTrigger::Yes);
+        assert_eq!(push("On: push\n"), PushTrigger::Yes);
+        assert_eq!(push("true: push\n"), PushTrigger::Yes);
+        assert_eq!(
+            push("yes: push\n"),
+            PushTrigger::Yes,
+            "YAML 1.1: yes is True"
+        );
+        // A quoted 'yes' is a string key, not the trigger block.
+        assert!(matches!(
+            push("'yes': push\n"),
+            PushTrigger::Ambiguous { .. }
+        ));
+        // The string key wins over a boolean one (the original's lookup order).
+        assert_eq!(push("\"on\": push\ntrue: schedule\n"), PushTrigger::Yes);
+    }
+
+    #[test]
+    fn boolean_and_quoted_values() {
+        // `on: yes` is a boolean in YAML 1.1: ambiguous, preserved.
+        assert!(matches!(
+            push("on: yes\n"),
+            PushTrigger::Ambiguous { kind: "bool", .. }
+        ));
+        assert_eq!(push("on: 'push'\n"), PushTrigger::Yes);
+        assert_eq!(push("on: !!str push\n"), PushTrigger::Yes);
+    }
+
+    #[test]
+    fn publish_workspace_server_image_preserved() {
+        let text = "name: publish-workspace-server-image\non:\n  push:\n    branches: [main]\n    paths:\n      - 'workspace-server/**'\n  workflow_dispatch:\n";
+        let p = parse_workflow(text).unwrap();
+        assert_eq!(p.name.as_deref(), Some("publish-workspace-server-image"));
+        assert_eq!(p.push, PushTrigger::Yes);
+    }
+
+    // --- scan / ids ---
+
+    #[test]
+    fn workflow_with_name_field() {
+        let m = scan(
+            "t".into(),
+            vec![file("a/ci.yml", "name: CI\non: push\n")],
+            vec![],
+        )
+        .unwrap();
+        assert_eq!(m.push_trigger("CI"), Some(true));
+        assert_eq!(m.push_trigger("ci"), None);
+    }
+
+    #[test]
+    fn workflow_without_name_field() {
+        let m = scan(
+            "t".into(),
+            vec![file(
+                "a/nightly.yml",
+                "on:\n  schedule: [{cron: '0 0 * * *'}]\n",
+            )],
+            vec![],
+        )
+        .unwrap();
+        assert_eq!(m.push_trigger("nightly"), Some(false));
+    }
+
+    #[test]
+    fn workflow_empty_name_falls_back_to_stem() {
+        let m = scan(
+            "t".into(),
+            vec![file("a/x.yaml", "name: '  '\non: push\n")],
+            vec![],
+        )
+        .unwrap();
+        assert_eq!(m.push_trigger("x"), Some(true));
+        // YAML 1.1: `name: yes` is a boolean, not a string: the stem is used.
+        let m = scan(
+            "t".into(),
+            vec![file("a/y.yml", "name: yes\non: push\n")],
+            vec![],
+        )
+        .unwrap();
+        assert_eq!(m.push_trigger("y"), Some(true));
+    }
+
+    #[test]
+    fn workflow_name_collision_fails_loud() {
+        let err = scan(
+            "t".into(),
+            vec![
+                file("d/a.yml", "name: CI\non: push\n"),
+                file("d/b.yml", "name: CI\non: schedule\n"),
+            ],
+            vec![],
+        )
+        .unwrap_err();
+        assert_eq!(err.exit_code(), crate::error::ExitCode::Usage);
+        let msg = err.to_string();
+        assert!(
+            msg.contains("workflow name collision detected: CI (files: d/a.yml + d/b.yml)"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn workflow_name_with_slash_fails_loud() {
+        let err = scan(
+            "t".into(),
+            vec![file("d/a.yml", "name: build/test\non: push\n")],
+            vec![],
+        )
+        .unwrap_err();
+        assert_eq!(err.exit_code(), crate::error::ExitCode::Usage);
+        assert!(err.to_string().contains("build/test"), "{err}");
+        assert!(err.to_string().contains("d/a.yml"), "{err}");
+    }
+
+    #[test]
+    fn workflow_name_with_slash_via_filename_stem_is_impossible() {
+        // A file name cannot contain '/', so a stem never does (the original's documentation
+        // no-op): the stem of a path is its last component.
+        assert_eq!(stem_of(".gitea/workflows/ci.yml"), "ci");
+    }
+
+    #[test]
+    fn parse_errors_and_non_mappings_warn_and_skip() {
+        let m = scan(
+            "t".into(),
+            vec![
+                file("d/bad.yml", "on: [push\n"),
+                file("d/list.yml", "- a\n- b\n"),
+                file("d/two.yml", "on: push\n---\non: push\n"),
+                file("d/ok.yml", "on: push\n"),
+            ],
+            vec![],
+        )
+        .unwrap();
+        assert_eq!(m.workflows.len(), 1);
+        let msgs: Vec<&str> = m.notes.iter().map(|n| n.message.as_str()).collect();
+        assert!(
+            msgs[0].starts_with("yaml parse failed for d/bad.yml"),
+            "{msgs:?}"
+        );
+        assert_eq!(msgs[1], "workflow d/list.yml not a dict; skip");
+        assert!(
+            msgs[2].starts_with("yaml parse failed for d/two.yml"),
+            "{msgs:?}"
+        );
+    }
+
+    #[test]
+    fn scan_workflows_missing_dir_returns_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = from_dir(dir.path()).unwrap();
+        assert!(m.workflows.is_empty());
+        assert!(m.notes[0].message.starts_with("workflows dir not found"));
+        assert!(from_dir(&dir.path().join("absent")).is_err());
+    }
+
+    #[test]
+    fn gitea_dir_wins_and_both_extensions_are_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let g = dir.path().join(".gitea/workflows");
+        let h = dir.path().join(".github/workflows");
+        std::fs::create_dir_all(&g).unwrap();
+        std::fs::create_dir_all(&h).unwrap();
+        std::fs::write(g.join("ci.yml"), "name: CI\non: push\n").unwrap();
+        std::fs::write(g.join("nightly.yaml"), "on: schedule\n").unwrap();
+        std::fs::write(g.join("README.md"), "not a workflow").unwrap();
+        std::fs::write(h.join("ci.yml"), "name: CI\non: push\n").unwrap();
+        let m = from_dir(dir.path()).unwrap();
+        assert_eq!(m.push_trigger("CI"), Some(true));
+        assert_eq!(m.push_trigger("nightly"), Some(false));
+        assert_eq!(m.workflows.len(), 2);
+        assert!(
+            m.notes
+                .iter()
+                .any(|n| n.message.contains(".github/workflows ignored"))
+        );
+        // The original's WORKFLOWS_DIR (the workflow directory itself) works too.
+        let m = from_dir(&g).unwrap();
+        assert_eq!(m.workflows.len(), 2);
+    }
+
+    #[test]
+    fn huge_files_are_skipped_with_a_warning() {
+        let dir = tempfile::tempdir().unwrap();
+        let g = dir.path().join(".gitea/workflows");
+        std::fs::create_dir_all(&g).unwrap();
+        let big = format!("on: push\n#{}\n", "x".repeat(MAX_WORKFLOW_BYTES as usize));
+        std::fs::write(g.join("big.yml"), big).unwrap();
+        let m = from_dir(dir.path()).unwrap();
+        assert!(m.workflows.is_empty());
+        assert!(m.notes[0].message.contains("byte limit"), "{:?}", m.notes);
+    }
+}

@@ -5,7 +5,7 @@
 //!   cargo bench --bench reaper
 //!
 //! Options (after `--`): `--shas N` (30), `--statuses N` (60), `--latency-ms N` (20),
-//! `--concurrency N` (8), `--rate N` (client rate limit per second; default 50, the
+//! `--concurrency N` (8), `--rate N` (client rate limit per second; default 500, the
 //! configuration default).
 
 use std::time::{Duration, Instant};
@@ -114,7 +114,7 @@ async fn main() -> Result<(), BoxError> {
     let statuses = arg("--statuses", 60)? as usize;
     let latency = arg("--latency-ms", 20)?;
     let concurrency = arg("--concurrency", 8)? as usize;
-    let rate = arg("--rate", 50)? as u32;
+    let rate = arg("--rate", 500)? as u32;
     sweep(shas, statuses, latency, concurrency, rate, true).await?;
     sweep(shas, statuses, latency, concurrency, rate, false).await?;
     Ok(())

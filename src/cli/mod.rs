@@ -29,6 +29,7 @@ mod macros {
 mod config_cmd;
 mod forge_cmd;
 mod ledger_cmd;
+mod locked;
 pub mod queue_cmd;
 mod reap_cmd;
 mod sandbox_cmd;

@@ -8,9 +8,11 @@ use super::{Format, GlobalArgs, load_config, print_json};
 use crate::config::Config;
 use crate::error::{Error, ExitCode, Result};
 use crate::forge::{self, AnyForge, Forge, MergeMethod};
-use crate::ledger::{self, Ledger, NewRun, RunState};
+use crate::ledger::{Ledger, NewRun, RunState};
 use crate::queue::tick::{QueueSettings, Tick, TickReport};
-use crate::report::{LedgerRef, Progress, RunReport};
+use crate::report::{Progress, RunReport};
+
+use super::locked::{LockSpec, locked_run};
 
 /// Queue settings from the configuration.
 pub fn settings(cfg: &Config) -> QueueSettings {
@@ -96,16 +98,6 @@ pub async fn open_ledger(cfg: &Config) -> Result<Ledger> {
     Ok(Ledger::open(cfg.ledger_url()).await?)
 }
 
-pub(super) fn ledger_ref(l: &Ledger, run_id: Option<&str>) -> LedgerRef {
-    LedgerRef {
-        backend: match l.backend() {
-            ledger::Backend::Sqlite => "sqlite".into(),
-            ledger::Backend::Postgres => "postgres".into(),
-        },
-        run_id: run_id.map(str::to_string),
-    }
-}
-
 /// A tick under the lock, recorded as a run. Shared by `queue tick` and `sandbox`.
 pub async fn locked_tick(
     f: &AnyForge,
@@ -116,65 +108,45 @@ pub async fn locked_tick(
     progress: &Progress,
     run: &mut RunReport,
 ) -> Result<TickReport> {
-    let holder = ledger::holder_id(&run.invocation_id);
-    let new_run_dry_run = new_run.dry_run;
     let repo = f.repo().to_string();
-    let lock = match ledger.lock(&repo, &settings.branch, &holder, lease).await {
-        Ok(l) => l,
-        Err(ledger::LedgerError::LockHeld(info)) => {
-            let skipped = ledger.record_skipped_run(&new_run, &info).await?;
-            run.ledger = Some(ledger_ref(ledger, Some(&skipped.id)));
-            run.outcome = Some("skipped".into());
-            return Err(ledger::LedgerError::LockHeld(info).into());
-        }
-        Err(e) => return Err(e.into()),
+    let dry_run = new_run.dry_run;
+    let lock = LockSpec {
+        repo: &repo,
+        name: &settings.branch,
+        lease,
     };
-    let rec = ledger.start_run(&new_run).await?;
-    run.ledger = Some(ledger_ref(ledger, Some(&rec.id)));
-    let tick = Tick {
-        forge: f,
+    let counts_from = f;
+    let report = locked_run(
         ledger,
-        run_id: &rec.id,
-        settings,
-        dry_run: new_run.dry_run,
-        progress,
-        record: true,
-        status_only: false,
-    };
-    // Renew the lease while the tick runs, so a long tick is never taken over.
-    let mut lock = lock;
-    let renew_every = (lease / 3).max(Duration::from_secs(1));
-    let result = {
-        let work = tick.run();
-        tokio::pin!(work);
-        let mut interval =
-            tokio::time::interval_at(tokio::time::Instant::now() + renew_every, renew_every);
-        loop {
-            tokio::select! {
-                r = &mut work => break r,
-                _ = interval.tick() => match lock.renew().await {
-                    Ok(()) => {}
-                    // Another run took the lock over: stop before acting any further (an
-                    // effect cut short is resolved by the next run from the ledger).
-                    Err(e @ ledger::LedgerError::LockLost { .. }) => break Err(e.into()),
-                    Err(e) => tracing::warn!("could not renew the queue lock: {e}"),
-                },
+        lock,
+        &new_run,
+        run,
+        |run_id| async move {
+            let tick = Tick {
+                forge: f,
+                ledger,
+                run_id: &run_id,
+                settings,
+                dry_run,
+                progress,
+                record: true,
+                status_only: false,
+            };
+            tick.run().await
+        },
+        |result| match result {
+            Ok(r) if r.exit_code() == ExitCode::Success => RunState::Completed,
+            Ok(r) if r.actions.iter().any(|a| a.outcome == "committed") => {
+                RunState::PartiallyCommitted
             }
-        }
-    };
-    run.api = f.counts();
-    let state = match &result {
-        Ok(r) if r.exit_code() == ExitCode::Success => RunState::Completed,
-        Ok(r) if r.actions.iter().any(|a| a.outcome == "committed") => RunState::PartiallyCommitted,
-        _ => RunState::Failed,
-    };
-    let finished = ledger.finish_run(&rec.id, state).await;
-    let released = lock.release().await;
-    let report = result?;
-    finished?;
-    released?;
+            _ => RunState::Failed,
+        },
+    )
+    .await;
+    run.api = counts_from.counts();
+    let report = report?;
     run.actions = report.actions.clone();
-    run.outcome = Some(if new_run_dry_run {
+    run.outcome = Some(if dry_run {
         format!("dry_run_{}", report.outcome.word())
     } else {
         report.outcome.word().into()

@@ -5,12 +5,13 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::queue_cmd::{config_digest, ledger_ref, open_ledger};
+use super::locked::{LockSpec, locked_run};
+use super::queue_cmd::{config_digest, open_ledger};
 use super::{Format, GlobalArgs, load_config, print_json};
 use crate::config::Config;
 use crate::error::{Error, ExitCode, Result};
 use crate::forge::{self, AnyForge, Forge};
-use crate::ledger::{self, Ledger, NewRun, RunState};
+use crate::ledger::{Ledger, NewRun, RunState};
 use crate::reaper::workflows;
 use crate::reaper::{Descriptions, ReapReport, ReapSettings, Reaper};
 use crate::report::{Progress, RunReport};
@@ -139,44 +140,39 @@ async fn locked_reap(
     let mut new_run = NewRun::new("reap", cfg.forge_kind().as_str(), &repo, &settings.branch);
     new_run.dry_run = settings.dry_run;
     new_run.config_digest = config_digest(cfg);
-    let holder = ledger::holder_id(&run.invocation_id);
     let lease = Duration::from_secs(cfg.int("ledger.lease_secs").unwrap_or(900).max(30));
-    let lock = match ledger
-        .lock(&repo, &lock_name(&settings.branch), &holder, lease)
-        .await
-    {
-        Ok(l) => l,
-        Err(ledger::LedgerError::LockHeld(info)) => {
-            let skipped = ledger.record_skipped_run(&new_run, &info).await?;
-            run.ledger = Some(ledger_ref(ledger, Some(&skipped.id)));
-            run.outcome = Some("skipped".into());
-            return Err(ledger::LedgerError::LockHeld(info).into());
-        }
-        Err(e) => return Err(e.into()),
+    let name = lock_name(&settings.branch);
+    let lock = LockSpec {
+        repo: &repo,
+        name: &name,
+        lease,
     };
-    let rec = ledger.start_run(&new_run).await?;
-    run.ledger = Some(ledger_ref(ledger, Some(&rec.id)));
-    let reaper = Reaper {
-        forge: f,
+    let report = locked_run(
         ledger,
-        run_id: &rec.id,
-        settings,
-        progress,
-    };
-    let result = reaper.run(local).await;
+        lock,
+        &new_run,
+        run,
+        |run_id| async move {
+            let reaper = Reaper {
+                forge: f,
+                ledger,
+                run_id: &run_id,
+                settings,
+                progress,
+            };
+            reaper.run(local).await
+        },
+        |result| match result {
+            Ok(r) if r.exit_code() == ExitCode::Success => RunState::Completed,
+            Ok(r) if r.compensations.iter().any(|c| c.outcome == "committed") => {
+                RunState::PartiallyCommitted
+            }
+            _ => RunState::Failed,
+        },
+    )
+    .await;
     run.api = f.counts();
-    let state = match &result {
-        Ok(r) if r.exit_code() == ExitCode::Success => RunState::Completed,
-        Ok(r) if r.compensations.iter().any(|c| c.outcome == "committed") => {
-            RunState::PartiallyCommitted
-        }
-        _ => RunState::Failed,
-    };
-    let finished = ledger.finish_run(&rec.id, state).await;
-    let released = lock.release().await;
-    let report = result?;
-    finished?;
-    released?;
+    let report = report?;
     run.actions = report.actions.clone();
     run.outcome = Some(report.outcome().into());
     Ok(report)

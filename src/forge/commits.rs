@@ -16,7 +16,7 @@ use url::Url;
 use super::error::{ForgeError, PaginationProblem};
 use super::http::{HttpClient, display_path, next_link};
 use super::types::*;
-use super::wire;
+use super::wire::{self, CommitDto, bad};
 use super::{AnyForge, GitHubForge, GiteaForge};
 
 /// The directories Gitea Actions reads workflows from, in order: Gitea 1.22 uses
@@ -74,23 +74,6 @@ pub trait ForgeHistory: Send + Sync {
     ) -> impl Future<Output = Result<WorkflowFiles, ForgeError>> + Send;
 }
 
-#[derive(Deserialize)]
-struct CommitDto {
-    sha: String,
-    #[serde(default)]
-    parents: Vec<wire::ShaRef>,
-    commit: Option<wire::CommitDetail>,
-    created: Option<String>,
-}
-
-fn decode_err(url: &Url, detail: impl Into<String>) -> ForgeError {
-    ForgeError::Decode {
-        method: "GET".into(),
-        path: display_path(url),
-        detail: detail.into(),
-    }
-}
-
 /// Reads pages of a commit list until `limit` commits are collected or the history ends.
 /// `size_param` names the page-size parameter (`limit` on Gitea, `per_page` on GitHub).
 async fn commit_window(
@@ -131,7 +114,7 @@ async fn commit_window(
         };
         let resp = http.get_raw(&url).await?;
         let value: Value = serde_json::from_slice(&resp.body)
-            .map_err(|e| decode_err(&url, format!("invalid JSON: {e}")))?;
+            .map_err(|e| bad("GET", &url, format!("invalid JSON: {e}")))?;
         let Value::Array(items) = value else {
             return Err(ForgeError::Pagination {
                 path,
@@ -141,7 +124,7 @@ async fn commit_window(
         let n = items.len();
         for item in items {
             let dto: CommitDto = serde_json::from_value(item)
-                .map_err(|e| decode_err(&url, format!("commit list item: {e}")))?;
+                .map_err(|e| bad("GET", &url, format!("commit list item: {e}")))?;
             let c = wire::commit(dto.sha, dto.parents, dto.commit, dto.created, &url)?;
             if !seen.insert(c.sha.clone()) {
                 return Err(ForgeError::Pagination {
@@ -224,7 +207,8 @@ impl GiteaForge {
         let url = self.contents_url(&entry.path, reference);
         let dto: ContentDto = self.http().get_json(&url).await?;
         if dto.kind != "file" {
-            return Err(decode_err(
+            return Err(bad(
+                "GET",
                 &url,
                 format!("expected a file, got type {:?}", dto.kind),
             ));
@@ -234,13 +218,14 @@ impl GiteaForge {
                 let compact: String = b64.chars().filter(|c| !c.is_ascii_whitespace()).collect();
                 base64::engine::general_purpose::STANDARD
                     .decode(compact.as_bytes())
-                    .map_err(|e| decode_err(&url, format!("content is not valid base64: {e}")))
+                    .map_err(|e| bad("GET", &url, format!("content is not valid base64: {e}")))
                     .map(|bytes| {
                         String::from_utf8(bytes).map_err(|_| "the file is not UTF-8".to_string())
                     })?
             }
             (enc, _) => {
-                return Err(decode_err(
+                return Err(bad(
+                    "GET",
                     &url,
                     format!("expected base64 content, got encoding {enc:?}"),
                 ));
@@ -289,13 +274,13 @@ impl ForgeHistory for GiteaForge {
                 continue;
             }
             let Value::Array(items) = listing else {
-                return Err(decode_err(&url, format!("{dir} is not a directory")));
+                return Err(bad("GET", &url, format!("{dir} is not a directory")));
             };
             let mut entries = items
                 .into_iter()
                 .map(serde_json::from_value::<ContentDto>)
                 .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| decode_err(&url, format!("directory entry: {e}")))?;
+                .map_err(|e| bad("GET", &url, format!("directory entry: {e}")))?;
             entries.retain(|e| e.kind == "file" && is_workflow_file(&e.name));
             entries.sort_by(|a, b| a.name.cmp(&b.name));
             found = Some((dir.to_string(), entries));

@@ -6,9 +6,9 @@ use serde_json::{Value, json};
 use url::Url;
 
 use super::error::ForgeError;
-use super::http::{HttpClient, display_path};
+use super::http::HttpClient;
 use super::types::*;
-use super::wire::{self, key_id, key_number, key_sha};
+use super::wire::{self, CommitDto, bad, key_id, key_number, key_sha};
 use super::{ApiCounts, Forge};
 
 /// A Gitea or Forgejo repository.
@@ -112,23 +112,6 @@ struct ReviewDto {
     #[serde(default)]
     dismissed: bool,
     submitted_at: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct CommitDto {
-    sha: String,
-    #[serde(default)]
-    parents: Vec<wire::ShaRef>,
-    commit: Option<wire::CommitDetail>,
-    created: Option<String>,
-}
-
-fn bad(method: &str, url: &Url, detail: impl Into<String>) -> ForgeError {
-    ForgeError::Decode {
-        method: method.into(),
-        path: display_path(url),
-        detail: detail.into(),
-    }
 }
 
 fn approvals(v: Option<i64>) -> Option<u32> {

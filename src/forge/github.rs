@@ -7,9 +7,9 @@ use serde_json::{Value, json};
 use url::Url;
 
 use super::error::ForgeError;
-use super::http::{HttpClient, display_path};
+use super::http::HttpClient;
 use super::types::*;
-use super::wire::{self, key_id, key_number, key_sha};
+use super::wire::{self, CommitDto, bad, key_id, key_number, key_sha};
 use super::{ApiCounts, Forge};
 
 /// GitHub truncates `GET /pulls/{n}/commits` at this many commits.
@@ -100,22 +100,6 @@ struct ReviewDto {
     state: String,
     commit_id: Option<String>,
     submitted_at: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct CommitDto {
-    sha: String,
-    #[serde(default)]
-    parents: Vec<wire::ShaRef>,
-    commit: Option<wire::CommitDetail>,
-}
-
-fn decode_err(method: &str, url: &Url, detail: impl Into<String>) -> ForgeError {
-    ForgeError::Decode {
-        method: method.into(),
-        path: display_path(url),
-        detail: detail.into(),
-    }
 }
 
 impl GitHubForge {
@@ -214,7 +198,7 @@ impl Forge for GitHubForge {
             .map(|v| format!("GHES {v}"))
             .unwrap_or_else(|| "github.com".to_string());
         let _: Value = serde_json::from_slice(&resp.body)
-            .map_err(|e| decode_err("GET", &url, format!("invalid JSON: {e}")))?;
+            .map_err(|e| bad("GET", &url, format!("invalid JSON: {e}")))?;
         Ok(Capabilities::github(&version))
     }
 
@@ -282,7 +266,7 @@ impl Forge for GitHubForge {
                         .and_then(|p| p.get("required_status_checks"))
                         .and_then(Value::as_array)
                         .ok_or_else(|| {
-                            decode_err(
+                            bad(
                                 "GET",
                                 &rules_url,
                                 "required_status_checks rule without a list of checks",
@@ -290,7 +274,7 @@ impl Forge for GitHubForge {
                         })?;
                     for c in list {
                         let ctx = c.get("context").and_then(Value::as_str).ok_or_else(|| {
-                            decode_err("GET", &rules_url, "required status check without context")
+                            bad("GET", &rules_url, "required status check without context")
                         })?;
                         push_unique(&mut contexts, ctx.to_string());
                     }
@@ -334,9 +318,9 @@ impl Forge for GitHubForge {
         let sha = b
             .commit
             .map(|c| c.sha)
-            .ok_or_else(|| decode_err("GET", &url, "branch response has no commit"))?;
+            .ok_or_else(|| bad("GET", &url, "branch response has no commit"))?;
         Sha::parse(&sha)
-            .ok_or_else(|| decode_err("GET", &url, format!("branch commit {sha:?} is not a SHA")))
+            .ok_or_else(|| bad("GET", &url, format!("branch commit {sha:?} is not a SHA")))
     }
 
     async fn statuses(&self, sha: &Sha) -> Result<CommitStatuses, ForgeError> {
@@ -372,7 +356,7 @@ impl Forge for GitHubForge {
         let url = self.repo_url(&["pulls", &n.0.to_string(), "commits"]);
         let rows: Vec<CommitDto> = self.http.get_all_as(&url, None, key_sha).await?;
         if rows.len() >= GITHUB_PR_COMMITS_MAX {
-            return Err(decode_err(
+            return Err(bad(
                 "GET",
                 &url,
                 format!(

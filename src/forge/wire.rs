@@ -37,12 +37,27 @@ pub fn key_sha(v: &Value) -> Option<String> {
     v.get("sha").and_then(Value::as_str).map(str::to_string)
 }
 
-fn decode_err(url: &Url, detail: String) -> ForgeError {
+/// A response that could not be understood: names the request and what was wrong.
+pub fn bad(method: &str, url: &Url, detail: impl Into<String>) -> ForgeError {
     ForgeError::Decode {
-        method: "GET".into(),
+        method: method.into(),
         path: display_path(url),
-        detail,
+        detail: detail.into(),
     }
+}
+
+fn decode_err(url: &Url, detail: String) -> ForgeError {
+    bad("GET", url, detail)
+}
+
+/// A commit in a list (`/commits`, `/pulls/{n}/commits`), both dialects.
+#[derive(Deserialize)]
+pub struct CommitDto {
+    pub sha: String,
+    #[serde(default)]
+    pub parents: Vec<ShaRef>,
+    pub commit: Option<CommitDetail>,
+    pub created: Option<String>,
 }
 
 /// Builds a [`Commit`], validating SHAs.

@@ -1,0 +1,1 @@
+//! Workflow gates (placeholder until the engine lands).

@@ -28,6 +28,7 @@ mod macros {
 
 mod config_cmd;
 mod forge_cmd;
+pub mod gate_cmd;
 mod ledger_cmd;
 pub mod queue_cmd;
 mod sandbox_cmd;
@@ -111,6 +112,10 @@ pub enum Format {
     Json,
     /// JSON Lines (`ledger export`); other commands print JSON
     Jsonl,
+    /// SARIF 2.1.0 (`gate lint`); other commands print JSON
+    Sarif,
+    /// GitHub workflow commands, `::error file=…,line=…::` (`gate lint`); other commands print text
+    Github,
 }
 
 #[derive(Debug, Subcommand)]
@@ -130,6 +135,9 @@ pub enum Command {
     /// The decision ledger: what was decided and done, and why
     #[command(subcommand)]
     Ledger(LedgerCommand),
+    /// Workflow gates: lint workflow files for changes that weaken the merge gate
+    #[command(subcommand)]
+    Gate(GateCommand),
     /// Run the merge queue offline against a simulated forge until its scenario drains
     Sandbox {
         /// Scenario file [default: the shipped fixtures/sandbox/scenario.json]
@@ -176,6 +184,25 @@ pub enum LedgerCommand {
     Export,
     /// Apply pending schema migrations
     Migrate,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GateCommand {
+    /// Lint workflow files (.gitea/, .forgejo/, .github/workflows of a directory, or given files)
+    Lint {
+        /// Workflow files or directories [default: .]
+        #[arg(value_name = "PATHS")]
+        paths: Vec<PathBuf>,
+        /// Required status contexts (comma-separated; `*` = every context) instead of reading branch protection
+        #[arg(long, value_name = "CONTEXTS", value_delimiter = ',')]
+        required_contexts: Option<Vec<String>>,
+        /// The base commit of a change: contexts new since it must be declared (context-in-protection)
+        #[arg(long, value_name = "REF")]
+        base: Option<String>,
+        /// Never contact the forge (trackers then cannot be verified: exit 5 if any are referenced)
+        #[arg(long)]
+        offline: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -269,6 +296,7 @@ pub fn command_path(cmd: &Command) -> &'static str {
         Command::Ledger(LedgerCommand::Explain { .. }) => "ledger explain",
         Command::Ledger(LedgerCommand::Export) => "ledger export",
         Command::Ledger(LedgerCommand::Migrate) => "ledger migrate",
+        Command::Gate(GateCommand::Lint { .. }) => "gate lint",
         Command::Sandbox { .. } => "sandbox",
         Command::Describe => "describe",
     }
@@ -288,6 +316,20 @@ async fn dispatch(
             queue_cmd::status(&cli.global, format, progress, report).await
         }
         Command::Ledger(cmd) => ledger_cmd::run(&cli.global, cmd, format, report).await,
+        Command::Gate(GateCommand::Lint {
+            paths,
+            required_contexts,
+            base,
+            offline,
+        }) => {
+            let args = gate_cmd::LintArgs {
+                paths: paths.clone(),
+                required_contexts: required_contexts.clone(),
+                base: base.clone(),
+                offline: *offline,
+            };
+            gate_cmd::lint(&cli.global, &args, format, report).await
+        }
         Command::Sandbox {
             scenario,
             max_ticks,

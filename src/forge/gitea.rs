@@ -140,6 +140,11 @@ impl GiteaForge {
         GiteaForge { http, repo, kind }
     }
 
+    /// The HTTP client (for extension traits such as [`super::issues::ForgeIssues`]).
+    pub(crate) fn http(&self) -> &HttpClient {
+        &self.http
+    }
+
     fn repo_url(&self, tail: &[&str]) -> Url {
         let mut segs = vec!["repos", self.repo.owner.as_str(), self.repo.name.as_str()];
         segs.extend_from_slice(tail);

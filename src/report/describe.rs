@@ -14,6 +14,7 @@ pub fn effects_of(path: &str) -> Option<&'static str> {
         "queue tick" => "mutating",
         // Touch only local state (configuration, ledger, a local server).
         "config show" | "describe" | "sim serve" | "sandbox" => "local",
+        "gate lint" => "read",
         "ledger runs" | "ledger show" | "ledger explain" | "ledger export" | "ledger migrate" => {
             "local"
         }

@@ -15,6 +15,7 @@ mod faults;
 mod gitea;
 mod github;
 mod http;
+pub mod issues;
 mod record;
 mod scenario;
 mod state;

@@ -121,7 +121,11 @@ impl Finding {
 
 /// A file's label in findings: the path as found, `/` separated.
 pub fn file_label(wf: &Workflow) -> String {
-    wf.path.to_string_lossy().replace('\\', "/")
+    let s = wf.path.to_string_lossy().replace('\\', "/");
+    match s.strip_prefix("./") {
+        Some(rest) if !rest.is_empty() => rest.to_string(),
+        _ => s,
+    }
 }
 
 /// What a tracker lookup found.

@@ -70,7 +70,7 @@ fn walk(cmd: &Command, prefix: &str, out: &mut Vec<Value>) {
                 "options": visible_args(sub, false),
                 "effects": effects_of(&path),
                 "emits_result_envelope": true,
-                "supported_formats": ["text", "json"],
+                "supported_formats": if path == "gate lint" { json!(["text", "json", "jsonl", "sarif", "github"]) } else { json!(["text", "json"]) },
             }));
         }
     }

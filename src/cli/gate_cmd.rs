@@ -134,7 +134,12 @@ pub async fn lint(
         env.base = Some(base_workflows(b, &found, limits)?);
     }
     if let Some(list) = &args.required_contexts {
-        env.required_contexts = Some(list.clone());
+        env.required_contexts = Some(
+            list.iter()
+                .map(|c| c.trim().to_string())
+                .filter(|c| !c.is_empty())
+                .collect(),
+        );
         env.required_source = "--required-contexts".into();
     } else if let Some(list) = &settings.required_contexts {
         env.required_contexts = Some(list.clone());

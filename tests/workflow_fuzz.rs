@@ -1,12 +1,14 @@
 //! Fuzzing the workflow model with proptest: arbitrary bytes, YAML-ish text and generated
 //! nested documents with anchors and aliases. The property: parsing returns (a tree or an
-//! error with a position) without panicking, within a time bound.
+//! error with a position) and every gate rule runs over the result, without panicking and
+//! with 1-based positions on every finding, within a time bound.
 //!
 //! `MERGEWARD_FUZZ_CASES` raises the number of cases per property (default 1,000 in CI);
 //! the recorded runs are in `docs/benchmarks.md`.
 
 use std::time::{Duration, Instant};
 
+use mergeward::gates::{self, GateSettings, LintEnv};
 use mergeward::workflow::yaml::{self, Limits};
 use mergeward::workflow::{Pos, Workflow};
 use proptest::prelude::*;
@@ -41,6 +43,16 @@ fn check(text: &str) {
         let _ = w.status_context(j, "push");
     }
     let _ = w.emitted_contexts();
+    // Every rule over whatever came out (protection `*`, a base tree: all rules active).
+    let env = LintEnv {
+        required_contexts: Some(vec!["*".into()]),
+        base: Some(vec![w.clone()]),
+        ..LintEnv::default()
+    };
+    let report = gates::lint(std::slice::from_ref(&w), &GateSettings::default(), &env);
+    for f in &report.findings {
+        assert!(f.line >= 1 && f.column >= 1, "{f:?}");
+    }
     assert!(started.elapsed() < BOUND, "took {:?}", started.elapsed());
 }
 

@@ -14,7 +14,7 @@ pub fn show(global: &GlobalArgs, format: Format, report: &mut RunReport) -> Resu
     report.outcome = Some("shown".into());
     let shown = cfg.shown();
     match format {
-        Format::Json | Format::Jsonl => {
+        Format::Json | Format::Jsonl | Format::Sarif => {
             let values: Vec<_> = shown
                 .iter()
                 .map(|s| json!({ "key": s.key, "value": s.value, "source": s.source }))
@@ -24,7 +24,7 @@ pub fn show(global: &GlobalArgs, format: Format, report: &mut RunReport) -> Resu
                 "values": values,
             }))?;
         }
-        Format::Text => {
+        Format::Text | Format::Github => {
             let width = shown.iter().map(|s| s.key.len()).max().unwrap_or(0);
             match &cfg.file {
                 Some(p) => outln!("# configuration file: {}", p.display()),

@@ -140,14 +140,14 @@ async fn gather(
         ExitCode::Success
     };
     match format {
-        Format::Json | Format::Jsonl => {
+        Format::Json | Format::Jsonl | Format::Sarif => {
             let mut v = serde_json::to_value(&report)
                 .map_err(|e| Error::Internal(format!("cannot render the report: {e}")))?;
             v["exit_code"] = json!(exit.code());
             v["exit_label"] = json!(exit.label());
             print_json(&v)?;
         }
-        Format::Text => print_text(&report, exit),
+        Format::Text | Format::Github => print_text(&report, exit),
     }
     Ok(exit)
 }

@@ -28,6 +28,7 @@ mod macros {
 
 mod config_cmd;
 mod forge_cmd;
+pub mod gate_cmd;
 mod ledger_cmd;
 mod locked;
 pub mod queue_cmd;
@@ -113,6 +114,10 @@ pub enum Format {
     Json,
     /// JSON Lines (`ledger export`); other commands print JSON
     Jsonl,
+    /// SARIF 2.1.0 (`gate lint`); other commands print JSON
+    Sarif,
+    /// GitHub workflow commands, `::error file=…,line=…::` (`gate lint`); other commands print text
+    Github,
 }
 
 #[derive(Debug, Subcommand)]
@@ -149,6 +154,9 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         workflows_dir: Option<PathBuf>,
     },
+    /// Workflow gates: lint workflow files for changes that weaken the merge gate
+    #[command(subcommand)]
+    Gate(GateCommand),
     /// Run the merge queue offline against a simulated forge until its scenario drains
     Sandbox {
         /// Scenario file [default: the shipped fixtures/sandbox/scenario.json]
@@ -195,6 +203,25 @@ pub enum LedgerCommand {
     Export,
     /// Apply pending schema migrations
     Migrate,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GateCommand {
+    /// Lint workflow files (.gitea/, .forgejo/, .github/workflows of a directory, or given files)
+    Lint {
+        /// Workflow files or directories [default: .]
+        #[arg(value_name = "PATHS")]
+        paths: Vec<PathBuf>,
+        /// Required status contexts (comma-separated; `*` = every context) instead of reading branch protection
+        #[arg(long, value_name = "CONTEXTS", value_delimiter = ',')]
+        required_contexts: Option<Vec<String>>,
+        /// The base commit of a change: contexts new since it must be declared (context-in-protection)
+        #[arg(long, value_name = "REF")]
+        base: Option<String>,
+        /// Never contact the forge (trackers then cannot be verified: exit 5 if any are referenced)
+        #[arg(long)]
+        offline: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -289,6 +316,7 @@ pub fn command_path(cmd: &Command) -> &'static str {
         Command::Ledger(LedgerCommand::Export) => "ledger export",
         Command::Ledger(LedgerCommand::Migrate) => "ledger migrate",
         Command::Reap { .. } => "reap",
+        Command::Gate(GateCommand::Lint { .. }) => "gate lint",
         Command::Sandbox { .. } => "sandbox",
         Command::Describe => "describe",
     }
@@ -319,6 +347,20 @@ async fn dispatch(
                 workflows_dir: workflows_dir.clone(),
             };
             reap_cmd::run(&cli.global, &args, format, progress, report).await
+        }
+        Command::Gate(GateCommand::Lint {
+            paths,
+            required_contexts,
+            base,
+            offline,
+        }) => {
+            let args = gate_cmd::LintArgs {
+                paths: paths.clone(),
+                required_contexts: required_contexts.clone(),
+                base: base.clone(),
+                offline: *offline,
+            };
+            gate_cmd::lint(&cli.global, &args, format, report).await
         }
         Command::Sandbox {
             scenario,

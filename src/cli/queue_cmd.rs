@@ -288,7 +288,7 @@ pub fn report_table(r: &TickReport) -> String {
 
 fn render(r: &TickReport, format: Format, run: &RunReport, code: ExitCode) -> Result<()> {
     match format {
-        Format::Text => {
+        Format::Text | Format::Github => {
             let mut text = report_table(r);
             for n in &r.notes {
                 text.push_str(&format!("note: {n}\n"));
@@ -306,7 +306,7 @@ fn render(r: &TickReport, format: Format, run: &RunReport, code: ExitCode) -> Re
             outln!("{text}");
             Ok(())
         }
-        Format::Json | Format::Jsonl => {
+        Format::Json | Format::Jsonl | Format::Sarif => {
             let mut v = report_json(r);
             v["run_id"] = json!(run.ledger.as_ref().and_then(|l| l.run_id.clone()));
             v["dry_run"] = json!(run.dry_run);

@@ -255,15 +255,16 @@ fn render(
         crate::queue::tick::annotate(n.level, &n.message);
     }
     match format {
-        Format::Text => {
+        Format::Text | Format::Github => {
             outln!(
-                "{}\noutcome: {} (exit {code})",
+                "{}\noutcome: {} (exit {})",
                 report_text(r, s),
-                r.outcome()
+                r.outcome(),
+                code.code()
             );
             Ok(())
         }
-        Format::Json | Format::Jsonl => {
+        Format::Json | Format::Jsonl | Format::Sarif => {
             let mut v = report_json(r, s);
             v["run_id"] = json!(run.ledger.as_ref().and_then(|l| l.run_id.clone()));
             v["exit_code"] = json!(code.code());

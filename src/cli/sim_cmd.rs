@@ -25,10 +25,10 @@ pub async fn serve(scenario_path: &Path, port: u16, format: Format) -> Result<Ex
         Dialect::GitHub => "github",
     };
     match format {
-        Format::Json | Format::Jsonl => {
+        Format::Json | Format::Jsonl | Format::Sarif => {
             print_json(&json!({ "url": sim.url(), "dialect": dialect }))?
         }
-        Format::Text => {
+        Format::Text | Format::Github => {
             outln!("{}", sim.url());
             eprintln!(
                 "simulated {dialect} forge listening on {} (scenario {}); Ctrl-C stops it",

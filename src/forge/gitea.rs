@@ -123,8 +123,8 @@ impl GiteaForge {
         GiteaForge { http, repo, kind }
     }
 
-    /// The shared HTTP client (for the extension verbs in `commits.rs`).
-    pub(super) fn http(&self) -> &HttpClient {
+    /// The shared HTTP client (for the extension verbs in `commits.rs` and `issues.rs`).
+    pub(crate) fn http(&self) -> &HttpClient {
         &self.http
     }
 

@@ -12,6 +12,7 @@ pub mod error;
 pub mod gitea;
 pub mod github;
 pub mod http;
+pub mod issues;
 pub mod types;
 mod wire;
 

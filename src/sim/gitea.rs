@@ -31,6 +31,7 @@ pub(crate) const ROUTES: &[(&str, &str)] = &[
     ("POST", "/repos/{owner}/{repo}/pulls/{index}/merge"),
     ("POST", "/repos/{owner}/{repo}/pulls/{index}/update"),
     ("GET", "/repos/{owner}/{repo}/issues"),
+    super::issues::GITEA_ROUTE,
     ("GET", "/repos/{owner}/{repo}/labels"),
     ("GET", "/repos/{owner}/{repo}/issues/{index}/labels"),
     ("POST", "/repos/{owner}/{repo}/issues/{index}/labels"),
@@ -370,6 +371,9 @@ impl G<'_> {
         };
         if r.route == "/user" {
             return Resp::json(200, self.user_json(&user));
+        }
+        if (r.method.as_str(), r.route) == super::issues::GITEA_ROUTE {
+            return super::issues::get_issue(self.st, r);
         }
         if !r.param("owner").eq_ignore_ascii_case(&self.st.owner)
             || !r.param("repo").eq_ignore_ascii_case(&self.st.name)

@@ -16,6 +16,7 @@ mod files;
 mod gitea;
 mod github;
 mod http;
+pub mod issues;
 mod record;
 mod scenario;
 mod state;

@@ -201,6 +201,8 @@ pub struct SimState {
     pub comments: Vec<Comment>,
     pub protections: Vec<BranchProtection>,
     pub rulesets: Vec<Ruleset>,
+    /// Tracker issues of any repository (`GET …/issues/{index}`; see `sim::issues`).
+    pub issues: Vec<super::issues::SimIssue>,
     pub users: Vec<User>,
     pub mutations: Vec<Mutation>,
     /// GitHub primary rate limit bookkeeping.
@@ -322,6 +324,7 @@ impl SimState {
             comments: Vec::new(),
             protections: Vec::new(),
             rulesets: Vec::new(),
+            issues: Vec::new(),
             users: Vec::new(),
             mutations: Vec::new(),
             rate_limit: 5000,

@@ -1,0 +1,36 @@
+//! The rules, one per file. Order here is the order they run and are listed in SARIF.
+
+pub mod coe_tracking;
+pub mod context_in_protection;
+pub mod curl_status_capture;
+pub mod gitea_compat;
+pub mod required_no_paths;
+pub mod runs_on_pinned;
+
+use super::{Rule, RuleInfo, YAML_SYNTAX};
+
+static ALL: [&dyn Rule; 6] = [
+    &curl_status_capture::CurlStatusCapture,
+    &runs_on_pinned::RunsOnPinned,
+    &gitea_compat::GiteaCompat,
+    &required_no_paths::RequiredNoPaths,
+    &context_in_protection::ContextInProtection,
+    &coe_tracking::CoeTracking,
+];
+
+/// Every rule.
+pub fn all() -> &'static [&'static dyn Rule] {
+    &ALL
+}
+
+/// Every rule's description, `yaml-syntax` first.
+pub fn infos() -> Vec<&'static RuleInfo> {
+    std::iter::once(&YAML_SYNTAX)
+        .chain(ALL.iter().map(|r| r.info()))
+        .collect()
+}
+
+/// Every configurable rule id.
+pub fn ids() -> Vec<&'static str> {
+    ALL.iter().map(|r| r.info().id).collect()
+}

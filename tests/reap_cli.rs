@@ -153,10 +153,7 @@ async fn reap_prints_the_counters_and_the_envelope_lists_the_compensation() {
     assert_eq!(o.status.code(), Some(0));
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(text.contains("compensated 0 ("), "{text}");
-    assert!(
-        text.contains("outcome: completed (exit 0)"),
-        "{text}"
-    );
+    assert!(text.contains("outcome: completed (exit 0)"), "{text}");
     assert!(sim.take_mutations().is_empty());
     sim.shutdown().await;
 }

@@ -85,6 +85,8 @@ fn ready() -> CandidateState {
             state: PrState::Open,
             draft: false,
             merged: false,
+            merged_by: None,
+            merge_commit_sha: None,
             head_sha: head.clone(),
             head_ref: "topic".into(),
             head_repo: Some("acme/widgets".into()),

@@ -26,6 +26,7 @@ mod macros {
     }
 }
 
+mod audit_cmd;
 mod config_cmd;
 mod forge_cmd;
 pub mod gate_cmd;
@@ -157,6 +158,9 @@ pub enum Command {
     /// Workflow gates: lint workflow files for changes that weaken the merge gate
     #[command(subcommand)]
     Gate(GateCommand),
+    /// After the fact: audits of what happened on the forge
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Run the merge queue offline against a simulated forge until its scenario drains
     Sandbox {
         /// Scenario file [default: the shipped fixtures/sandbox/scenario.json]
@@ -168,6 +172,20 @@ pub enum Command {
     },
     /// Describe commands, options, effects and exit codes (machine-readable)
     Describe,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Was every required context green on the head of a merged PR? Exit 1 (and an
+    /// `incident.force_merge` event line) when not
+    Merge {
+        /// The merged pull request
+        #[arg(long, value_name = "N")]
+        pr: u64,
+        /// Required contexts (comma-separated) instead of the base branch's protection
+        #[arg(long, value_name = "CTX,...", value_delimiter = ',')]
+        required_contexts: Vec<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -317,6 +335,7 @@ pub fn command_path(cmd: &Command) -> &'static str {
         Command::Ledger(LedgerCommand::Migrate) => "ledger migrate",
         Command::Reap { .. } => "reap",
         Command::Gate(GateCommand::Lint { .. }) => "gate lint",
+        Command::Audit(AuditCommand::Merge { .. }) => "audit merge",
         Command::Sandbox { .. } => "sandbox",
         Command::Describe => "describe",
     }
@@ -362,6 +381,10 @@ async fn dispatch(
             };
             gate_cmd::lint(&cli.global, &args, format, report).await
         }
+        Command::Audit(AuditCommand::Merge {
+            pr,
+            required_contexts,
+        }) => audit_cmd::merge(&cli.global, *pr, required_contexts, format, report).await,
         Command::Sandbox {
             scenario,
             max_ticks,

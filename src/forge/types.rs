@@ -475,6 +475,9 @@ pub struct PullRequest {
     pub state: PrState,
     pub draft: bool,
     pub merged: bool,
+    /// Who merged it, and the resulting commit (when merged).
+    pub merged_by: Option<String>,
+    pub merge_commit_sha: Option<Sha>,
     pub head_sha: Sha,
     pub head_ref: String,
     /// `owner/name` of the head repository, when known.

@@ -127,6 +127,8 @@ struct PullDto {
     #[serde(default)]
     merged: bool,
     merged_at: Option<String>,
+    merged_by: Option<UserRef>,
+    merge_commit_sha: Option<String>,
     head: BranchRefDto,
     base: BranchRefDto,
     mergeable: Option<bool>,
@@ -185,6 +187,8 @@ pub fn pull_from_json(v: &Value, repo: &RepoSlug, url: &Url) -> Result<PullReque
         state,
         draft: dto.draft,
         merged: dto.merged || dto.merged_at.is_some(),
+        merged_by: dto.merged_by.map(|u| u.login),
+        merge_commit_sha: dto.merge_commit_sha.as_deref().and_then(Sha::parse),
         head_sha,
         head_ref: dto.head.ref_name,
         head_repo,

@@ -297,21 +297,31 @@ pub fn ineligible(policy: &QueuePolicy, pr: &PullRequest) -> Option<Reason> {
 /// The state of each required context: a glob that matches nothing is `missing`; several
 /// matches are green only if all are.
 pub fn required_states(policy: &QueuePolicy, st: &CommitStatuses) -> Vec<(String, ContextState)> {
+    states_of(&policy.required, &policy.green_states, st)
+}
+
+/// The state of each required context under a green policy (also used by `audit merge`).
+pub fn states_of(
+    required: &RequiredContexts,
+    green: &BTreeSet<String>,
+    st: &CommitStatuses,
+) -> Vec<(String, ContextState)> {
+    let is_green = |s: &ContextState| green.contains(s.as_str());
     let fold = |matched: Vec<&ContextState>| -> ContextState {
         if matched.is_empty() {
             return ContextState::Missing;
         }
-        match matched.iter().find(|s| !policy.is_green(s)) {
+        match matched.iter().find(|s| !is_green(s)) {
             None => (*matched[0]).clone(),
             Some(_) => matched
                 .into_iter()
-                .filter(|s| !policy.is_green(s))
+                .filter(|s| !is_green(s))
                 .cloned()
                 .reduce(ContextState::worst)
                 .unwrap_or(ContextState::Missing),
         }
     };
-    match &policy.required {
+    match required {
         RequiredContexts::Exact(names) => {
             names.iter().map(|n| (n.clone(), st.state_of(n))).collect()
         }

@@ -9,7 +9,7 @@ use crate::error::ExitCode;
 pub fn effects_of(path: &str) -> Option<&'static str> {
     Some(match path {
         // Reads the forge, changes nothing there.
-        "forge check" | "queue status" => "read",
+        "forge check" | "queue status" | "audit merge" => "read",
         // Sends mutating requests to the forge (unless --dry-run).
         "queue tick" | "reap" => "mutating",
         // Touch only local state (configuration, ledger, a local server).

@@ -9,7 +9,7 @@ use url::Url;
 use super::error::ForgeError;
 use super::http::HttpClient;
 use super::types::*;
-use super::wire::{self, CommitDto, bad, key_id, key_number, key_sha};
+use super::wire::{self, CommitDto, bad, key_id, key_sha};
 use super::{ApiCounts, Forge};
 
 /// GitHub truncates `GET /pulls/{n}/commits` at this many commits.
@@ -336,20 +336,12 @@ impl Forge for GitHubForge {
             .append_pair("state", "open")
             .append_pair("sort", "created")
             .append_pair("direction", "asc");
-        let values = self.http.get_all(&url, None, key_number).await?;
-        let mut pulls = values
-            .iter()
-            .map(|v| wire::pull_from_json(v, &self.repo, &url))
-            .collect::<Result<Vec<_>, _>>()?;
-        pulls.retain(|p| p.state == PrState::Open);
-        pulls.sort_by(|a, b| (&a.created_at, a.number).cmp(&(&b.created_at, b.number)));
-        Ok(pulls)
+        wire::open_pulls(&self.http, &url, &self.repo).await
     }
 
     async fn pull(&self, n: PrNumber) -> Result<PullRequest, ForgeError> {
         let url = self.repo_url(&["pulls", &n.0.to_string()]);
-        let v: Value = self.http.get_json(&url).await?;
-        wire::pull_from_json(&v, &self.repo, &url)
+        wire::pull(&self.http, &url, &self.repo).await
     }
 
     async fn pull_commits(&self, n: PrNumber) -> Result<Vec<Commit>, ForgeError> {

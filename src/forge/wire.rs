@@ -203,3 +203,29 @@ pub fn pull_from_json(v: &Value, repo: &RepoSlug, url: &Url) -> Result<PullReque
         url: dto.html_url,
     })
 }
+
+/// Every open pull request listed at `url` (query already set), oldest first.
+pub async fn open_pulls(
+    http: &HttpClient,
+    url: &Url,
+    repo: &RepoSlug,
+) -> Result<Vec<PullRequest>, ForgeError> {
+    let values = http.get_all(url, None, key_number).await?;
+    let mut pulls = values
+        .iter()
+        .map(|v| pull_from_json(v, repo, url))
+        .collect::<Result<Vec<_>, _>>()?;
+    pulls.retain(|p| p.state == PrState::Open);
+    pulls.sort_by(|a, b| (&a.created_at, a.number).cmp(&(&b.created_at, b.number)));
+    Ok(pulls)
+}
+
+/// One pull request.
+pub async fn pull(
+    http: &HttpClient,
+    url: &Url,
+    repo: &RepoSlug,
+) -> Result<PullRequest, ForgeError> {
+    let v: Value = http.get_json(url).await?;
+    pull_from_json(&v, repo, url)
+}

@@ -1007,18 +1007,7 @@ impl G<'_> {
         if !is_author && self.perm() < Permission::Admin {
             return self.err(403, "");
         }
-        let t = self.st.tick();
-        let mut changed = false;
-        if let Some(c) = self.st.comments.iter_mut().find(|c| c.id == id)
-            && c.body != text
-        {
-            c.body = text.clone();
-            c.updated_at = t;
-            changed = true;
-        }
-        if changed {
-            self.st.record(Mutation::CommentEdited { id, body: text });
-        }
+        self.st.edit_comment(id, text);
         Resp::json(200, self.comment_json(id))
     }
 }

@@ -1165,6 +1165,22 @@ impl SimState {
     }
 
     /// Add a comment; returns its id.
+    /// Edits a comment's body; records a mutation only when the text changed.
+    pub fn edit_comment(&mut self, id: u64, text: String) {
+        let t = self.tick();
+        let mut changed = false;
+        if let Some(c) = self.comments.iter_mut().find(|c| c.id == id)
+            && c.body != text
+        {
+            c.body = text.clone();
+            c.updated_at = t;
+            changed = true;
+        }
+        if changed {
+            self.record(Mutation::CommentEdited { id, body: text });
+        }
+    }
+
     pub fn add_comment(&mut self, pr: u64, user: &str, body: &str) -> u64 {
         let id = self.alloc_id();
         let t = self.tick();

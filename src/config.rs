@@ -417,6 +417,22 @@ pub const KEYS: &[KeyDef] = &[
         help: "required status contexts for offline runs of required-no-paths and context-in-protection (default: branch protection read from the forge; `*` = every context)",
     },
     KeyDef {
+        key: "gates.flips_recent",
+        flag: Some("--recent"),
+        envs: &["MERGEWARD_GATES_FLIPS_RECENT", "RECENT_COMMITS_N"],
+        kind: Kind::Int(100),
+        default: Some("5"),
+        help: "gate flips: how many recent commits of the base branch are searched for runs of a flipped job",
+    },
+    KeyDef {
+        key: "gates.flips_allow_unproven_non_pr_blocking",
+        flag: Some("--allow-unproven-non-pr-blocking"),
+        envs: &["MERGEWARD_GATES_FLIPS_ALLOW_UNPROVEN_NON_PR_BLOCKING"],
+        kind: Kind::Bool,
+        default: Some("false"),
+        help: "gate flips: a flipped job with zero runs passes when its workflow has no pull_request/pull_request_target trigger (it cannot post a PR-blocking status); off = zero runs always block",
+    },
+    KeyDef {
         key: "gates.gitea_version",
         flag: None,
         envs: &["MERGEWARD_GATES_GITEA_VERSION"],

@@ -28,6 +28,7 @@ mod macros {
 
 mod audit_cmd;
 mod config_cmd;
+pub mod flips_cmd;
 mod forge_cmd;
 pub mod gate_cmd;
 mod ledger_cmd;
@@ -240,6 +241,29 @@ pub enum GateCommand {
         #[arg(long)]
         offline: bool,
     },
+    /// Verify continue-on-error true→false flips between two commits: each flipped job's
+    /// recent runs on the base branch must be genuinely green in their logs. Exit 1 when a
+    /// flip is blocked (red, masked, or no runs), 5 when the forge could not be read
+    Flips {
+        /// The change's base commit (the PR's base SHA)
+        #[arg(long, value_name = "SHA")]
+        base: String,
+        /// The change's head commit (the PR's head SHA)
+        #[arg(long, value_name = "SHA")]
+        head: String,
+        /// Recent commits of the base branch (--branch) searched for runs [env: MERGEWARD_GATES_FLIPS_RECENT, RECENT_COMMITS_N] [default: 5]
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=100))]
+        recent: Option<u64>,
+        /// Where the two trees of workflow files are read from
+        #[arg(long, value_enum, default_value_t = flips_cmd::TreeSource::Auto)]
+        trees: flips_cmd::TreeSource,
+        /// A flipped job with zero runs passes when its workflow has no pull_request trigger (it cannot post a PR-blocking status) [env: MERGEWARD_GATES_FLIPS_ALLOW_UNPROVEN_NON_PR_BLOCKING]
+        #[arg(long)]
+        allow_unproven_non_pr_blocking: bool,
+        /// Report only: blocked flips do not fail the exit code
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -335,6 +359,7 @@ pub fn command_path(cmd: &Command) -> &'static str {
         Command::Ledger(LedgerCommand::Migrate) => "ledger migrate",
         Command::Reap { .. } => "reap",
         Command::Gate(GateCommand::Lint { .. }) => "gate lint",
+        Command::Gate(GateCommand::Flips { .. }) => "gate flips",
         Command::Audit(AuditCommand::Merge { .. }) => "audit merge",
         Command::Sandbox { .. } => "sandbox",
         Command::Describe => "describe",
@@ -380,6 +405,24 @@ async fn dispatch(
                 offline: *offline,
             };
             gate_cmd::lint(&cli.global, &args, format, report).await
+        }
+        Command::Gate(GateCommand::Flips {
+            base,
+            head,
+            recent,
+            trees,
+            allow_unproven_non_pr_blocking,
+            dry_run,
+        }) => {
+            let args = flips_cmd::FlipsArgs {
+                base: base.clone(),
+                head: head.clone(),
+                recent: *recent,
+                trees: *trees,
+                allow_unproven_non_pr_blocking: *allow_unproven_non_pr_blocking,
+                dry_run: *dry_run,
+            };
+            flips_cmd::run(&cli.global, &args, format, report).await
         }
         Command::Audit(AuditCommand::Merge {
             pr,

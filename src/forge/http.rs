@@ -206,6 +206,25 @@ impl fmt::Debug for HttpClient {
     }
 }
 
+/// How one request is sent (the defaults: JSON, authenticated, redirects are errors).
+#[derive(Debug, Clone, Copy)]
+struct Opts {
+    /// `Accept` override.
+    accept: Option<&'static str>,
+    /// Send the token.
+    auth: bool,
+    /// A 3xx answer is returned, not an error (its `Location` is the caller's to check).
+    redirect_ok: bool,
+}
+
+impl Opts {
+    const API: Opts = Opts {
+        accept: None,
+        auth: true,
+        redirect_ok: false,
+    };
+}
+
 /// A GET that is one page of a list.
 struct PageRead {
     items: Vec<Value>,
@@ -300,11 +319,24 @@ impl HttpClient {
         url: &Url,
         body: Option<&Value>,
     ) -> Result<RawResponse, ForgeError> {
+        self.attempt_with(method, url, body, Opts::API).await
+    }
+
+    async fn attempt_with(
+        &self,
+        method: &Method,
+        url: &Url,
+        body: Option<&Value>,
+        opts: Opts,
+    ) -> Result<RawResponse, ForgeError> {
         let inner = &self.inner;
         inner.limiter.until_ready().await;
         inner.stats.requests.fetch_add(1, Ordering::Relaxed);
         let mut req = inner.client.request(method.clone(), url.clone());
-        if let Some(token) = &inner.settings.token {
+        if let Some(accept) = opts.accept {
+            req = req.header(reqwest::header::ACCEPT, accept);
+        }
+        if let Some(token) = inner.settings.token.as_ref().filter(|_| opts.auth) {
             let scheme = match inner.settings.auth {
                 AuthScheme::Token => "token",
                 AuthScheme::Bearer => "Bearer",
@@ -352,7 +384,7 @@ impl HttpClient {
             }
             body.extend_from_slice(&chunk);
         }
-        if status.is_success() {
+        if status.is_success() || (opts.redirect_ok && status.is_redirection()) {
             return Ok(RawResponse {
                 status,
                 headers,
@@ -375,6 +407,79 @@ impl HttpClient {
 
     /// A GET with retries (transport errors, 5xx, 429, rate-limited 403) within the budget.
     pub async fn get_raw(&self, url: &Url) -> Result<RawResponse, ForgeError> {
+        self.get_with(url, Opts::API).await
+    }
+
+    /// A plain-text GET on the forge's own origin, with the token (a job log through the API
+    /// or the web UI's `/logs` route). Any other origin is refused: the URL may come from a
+    /// status's `target_url`, which anyone who can post a status controls.
+    pub async fn get_text_on_forge(&self, url: &Url) -> Result<RawResponse, ForgeError> {
+        if url.origin() != self.inner.settings.api_base.origin() {
+            return Err(ForgeError::BadUrl {
+                url: url.to_string(),
+                reason: "not on the forge's host; mergeward sends its token only to the forge"
+                    .into(),
+            });
+        }
+        self.get_with(
+            url,
+            Opts {
+                accept: Some("text/plain"),
+                auth: true,
+                redirect_ok: false,
+            },
+        )
+        .await
+    }
+
+    /// A GET (with the token) whose answer must be a redirect; returns its target.
+    pub async fn get_redirect(&self, url: &Url) -> Result<Url, ForgeError> {
+        let resp = self
+            .get_with(
+                url,
+                Opts {
+                    accept: None,
+                    auth: true,
+                    redirect_ok: true,
+                },
+            )
+            .await?;
+        let bad = |detail: String| ForgeError::Decode {
+            method: "GET".into(),
+            path: display_path(url),
+            detail,
+        };
+        if !resp.status.is_redirection() {
+            return Err(bad(format!(
+                "expected a redirect to the download, got HTTP {}",
+                resp.status.as_u16()
+            )));
+        }
+        let location = resp
+            .header("location")
+            .ok_or_else(|| bad("a redirect without a Location header".into()))?;
+        let target = url
+            .join(location)
+            .map_err(|e| bad(format!("the redirect target is not a URL: {e}")))?;
+        check_url_scheme(&target)?;
+        Ok(target)
+    }
+
+    /// A plain-text GET **without** the token (a pre-signed download URL on another host).
+    pub async fn get_text_unauthenticated(&self, url: &Url) -> Result<RawResponse, ForgeError> {
+        check_url_scheme(url)?;
+        self.get_with(
+            url,
+            Opts {
+                accept: Some("text/plain"),
+                auth: false,
+                redirect_ok: false,
+            },
+        )
+        .await
+    }
+
+    async fn get_with(&self, url: &Url, opts: Opts) -> Result<RawResponse, ForgeError> {
         let settings = &self.inner.settings;
         let started = Instant::now();
         let budget = settings.retry_budget;
@@ -386,7 +491,7 @@ impl HttpClient {
             .with_jitter();
         let result = (|| async {
             attempts.fetch_add(1, Ordering::Relaxed);
-            self.attempt(&Method::GET, url, None).await
+            self.attempt_with(&Method::GET, url, None, opts).await
         })
         .retry(backoff)
         .when(ForgeError::is_retryable)

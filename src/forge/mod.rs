@@ -13,6 +13,7 @@ pub mod gitea;
 pub mod github;
 pub mod http;
 pub mod issues;
+pub mod logs;
 pub mod types;
 mod wire;
 

@@ -10,6 +10,7 @@
 //! `# mergeward: ignore[rule-id,…] reason` on the finding's line or the line above; a
 //! suppression without a reason is not honoured.
 
+pub mod flips;
 pub mod output;
 pub mod rules;
 pub mod settings;

@@ -468,6 +468,7 @@ impl G<'_> {
             ("POST", "/issues/{index}/comments") => self.create_comment(),
             ("PATCH", "/issues/comments/{id}") => self.edit_comment(),
             ("GET", "/contents/{filepath}") => super::files::contents(self.st, r),
+            ("GET", "/actions/jobs/{job_id}/logs") => super::logs::gitea_api(self.st, r),
             _ => self.not_found(),
         }
     }

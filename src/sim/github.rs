@@ -25,6 +25,7 @@ pub(crate) const ROUTES: &[(&str, &str)] = &[
     ("GET", "/repos/{owner}/{repo}/commits/{ref}/status"),
     ("GET", "/repos/{owner}/{repo}/commits/{ref}/statuses"),
     ("GET", "/repos/{owner}/{repo}/commits/{ref}/check-runs"),
+    ("GET", "/repos/{owner}/{repo}/actions/jobs/{job_id}/logs"),
     ("POST", "/repos/{owner}/{repo}/statuses/{sha}"),
     ("GET", "/repos/{owner}/{repo}/branches/{branch}"),
     ("GET", "/repos/{owner}/{repo}/branches/{branch}/protection"),
@@ -397,6 +398,7 @@ impl H<'_> {
         }
         let route = r.route.trim_start_matches("/repos/{owner}/{repo}");
         match (r.method.as_str(), route) {
+            ("GET", "/actions/jobs/{job_id}/logs") => super::logs::github_api(self.st, r),
             ("GET", "/pulls") => self.list_pulls(),
             ("GET", "/pulls/{pull_number}") => match self.pr_number() {
                 Some(n) => Resp::json(200, self.pr_json(self.st.pull(n), true)),

@@ -17,6 +17,7 @@ mod gitea;
 mod github;
 mod http;
 pub mod issues;
+mod logs;
 mod record;
 mod scenario;
 mod state;
@@ -34,6 +35,7 @@ use tokio::sync::watch;
 
 pub use faults::{CallMatch, Fault, FaultAction};
 pub use files::FileSpec;
+pub use logs::JobLogSpec;
 pub use record::{Mutation, RecordedRequest};
 pub use scenario::*;
 pub use state::SimState;
@@ -58,10 +60,28 @@ pub enum Dialect {
 }
 
 /// Routes served by a dialect: `(METHOD, template)`. Gitea templates are relative to `/api/v1`.
+/// Gitea routes newer than 1.22 are in [`newer_routes`].
 pub fn routes(dialect: Dialect) -> Vec<(&'static str, &'static str)> {
     match dialect {
         Dialect::Gitea => gitea::ROUTES.to_vec(),
         Dialect::GitHub => github::ROUTES.to_vec(),
+    }
+}
+
+/// API routes served only when the simulated version has them (Gitea ≥ 1.24 job logs);
+/// they are in the Gitea 1.26 API description, not in 1.22's or Forgejo 11's.
+pub fn newer_routes(dialect: Dialect) -> Vec<(&'static str, &'static str)> {
+    match dialect {
+        Dialect::Gitea => vec![logs::GITEA_API_ROUTE],
+        Dialect::GitHub => Vec::new(),
+    }
+}
+
+/// Routes outside the API (the web UI's log route, a pre-signed log download).
+pub fn web_routes(dialect: Dialect) -> Vec<(&'static str, &'static str)> {
+    match dialect {
+        Dialect::Gitea => logs::GITEA_WEB_ROUTES.to_vec(),
+        Dialect::GitHub => logs::GITHUB_WEB_ROUTES.to_vec(),
     }
 }
 
@@ -361,15 +381,18 @@ async fn handle(State(sh): State<Arc<Shared>>, req: Request) -> Response {
     let path = parts.uri.path().to_string();
     let query = http::parse_query(parts.uri.query().unwrap_or(""));
     let dialect = sh.dialect;
-    let table = match dialect {
-        Dialect::Gitea => gitea::ROUTES,
-        Dialect::GitHub => github::ROUTES,
-    };
+    let mut table = routes(dialect);
+    table.extend(newer_routes(dialect));
     let api_path = match dialect {
         Dialect::Gitea => path.strip_prefix("/api/v1").filter(|p| p.starts_with('/')),
         Dialect::GitHub => Some(path.as_str()),
     };
-    let matched = api_path.and_then(|p| http::match_route(table, &method, p));
+    let mut matched = api_path.and_then(|p| http::match_route(&table, &method, p));
+    let mut is_web = false;
+    if matched.is_none() {
+        matched = http::match_route(&web_routes(dialect), &method, &path);
+        is_web = matched.is_some();
+    }
     let route = matched.as_ref().map(|m| m.0);
     let body_json = if bytes.iter().all(u8::is_ascii_whitespace) {
         None
@@ -467,10 +490,15 @@ async fn handle(State(sh): State<Arc<Shared>>, req: Request) -> Response {
                         base_url: sh.base_url.clone(),
                         shift_page: matches!(action, Some(FaultAction::ShiftPage)),
                     };
-                    if dialect == Dialect::GitHub && route != "/rate_limit" && user.is_some() {
+                    if dialect == Dialect::GitHub
+                        && route != "/rate_limit"
+                        && !is_web
+                        && user.is_some()
+                    {
                         st.rate_used += 1;
                     }
                     match dialect {
+                        _ if is_web => logs::web(&st, &ctx, auth.is_some()),
                         Dialect::Gitea => gitea::dispatch(&mut st, &ctx),
                         Dialect::GitHub => github::dispatch(&mut st, &ctx),
                     }

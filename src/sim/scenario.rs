@@ -757,6 +757,9 @@ pub struct Scenario {
     /// Repository files (Gitea contents API), see `FileSpec`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub files: Vec<super::files::FileSpec>,
+    /// Job logs (Gitea API and web routes, GitHub's redirect), see `JobLogSpec`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub job_logs: Vec<super::logs::JobLogSpec>,
 }
 
 fn main() -> String {
@@ -785,6 +788,7 @@ impl Scenario {
             comments: Vec::new(),
             faults: Vec::new(),
             files: Vec::new(),
+            job_logs: Vec::new(),
         }
     }
     /// A Gitea 1.22.6 scenario for `owner/name`.
@@ -919,6 +923,16 @@ impl Scenario {
     /// Add a repository file (default: on the default branch's head).
     pub fn file(mut self, f: super::files::FileSpec) -> Self {
         self.files.push(f);
+        self
+    }
+    /// A job's log: `run`/`job` as in a Gitea `target_url` (`…/actions/runs/{run}/jobs/{job}`);
+    /// `job` is also the job id of the logs APIs (the check run id on GitHub).
+    pub fn job_log(mut self, run: u64, job: u64, text: &str) -> Self {
+        self.job_logs.push(super::logs::JobLogSpec {
+            run,
+            job,
+            text: text.to_string(),
+        });
         self
     }
     pub fn fault(mut self, f: Fault) -> Self {

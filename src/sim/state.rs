@@ -212,6 +212,8 @@ pub struct SimState {
     pub(crate) initial_faults: Vec<Fault>,
     /// Repository files per commit (see `files.rs`).
     pub files: super::files::SimFiles,
+    /// Job logs (see `logs.rs`).
+    pub job_logs: Vec<super::logs::JobLogSpec>,
     clock: DateTime<Utc>,
     next_id: u64,
     commit_counter: u64,
@@ -332,6 +334,7 @@ impl SimState {
             rate_reset: Utc::now().timestamp() + 3600,
             initial_faults: sc.faults.clone(),
             files: Default::default(),
+            job_logs: sc.job_logs.clone(),
             clock,
             next_id: 1,
             commit_counter: 0,

@@ -27,6 +27,7 @@ pub fn all() -> &'static [&'static dyn Rule] {
 pub fn infos() -> Vec<&'static RuleInfo> {
     std::iter::once(&YAML_SYNTAX)
         .chain(ALL.iter().map(|r| r.info()))
+        .chain(std::iter::once(&super::flips::COE_FLIP))
         .collect()
 }
 

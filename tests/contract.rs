@@ -158,3 +158,79 @@ fn the_checker_rejects_misspelled_routes_and_wrong_methods() {
         "not in the contracted subset"
     );
 }
+
+#[test]
+fn newer_and_web_routes_are_where_they_belong() {
+    let g122 = Spec::load("gitea-swagger-v1.22.6.json");
+    let g126 = Spec::load("gitea-swagger.json");
+    let forgejo = Spec::load("forgejo-swagger-v11.0.1.json");
+    let newer = sim::newer_routes(Dialect::Gitea);
+    assert!(!newer.is_empty());
+    for (method, template) in newer {
+        assert!(
+            g126.allows(method, template),
+            "{method} {template} not in Gitea 1.26.3"
+        );
+        assert!(
+            !g122.allows(method, template),
+            "{method} {template} is already in 1.22.6"
+        );
+        assert!(
+            !forgejo.allows(method, template),
+            "{method} {template} is in Forgejo 11"
+        );
+    }
+    // The web UI log route and the pre-signed download are not API routes.
+    for (method, template) in sim::web_routes(Dialect::Gitea) {
+        assert!(!g126.allows(method, template) && !g122.allows(method, template));
+    }
+    let github = Spec::load("github-subset.json");
+    assert!(github.allows("GET", "/repos/{owner}/{repo}/actions/jobs/{job_id}/logs"));
+}
+
+/// The log requests the clients send (Gitea 1.26 API, GitHub) are in the descriptions.
+#[tokio::test]
+async fn job_log_requests_exist_in_the_specs() {
+    use mergeward::forge::logs::{ForgeLogs, JobLog};
+    use mergeward::forge::{ContextName, ReportKind, StatusReport};
+    for (kind, spec, version) in [
+        (ForgeKind::Gitea, "gitea-swagger.json", "1.26.3"),
+        (ForgeKind::GitHub, "github-subset.json", ""),
+    ] {
+        let mut sc = base(kind).job_log(4, 9, "ok\n");
+        if !version.is_empty() {
+            sc = sc.version(version);
+        }
+        let sim = Sim::start(sc).await.unwrap();
+        let f = client(&sim, kind);
+        let caps = f.capabilities().await.unwrap();
+        let report = StatusReport {
+            id: 9,
+            context: ContextName("CI / test (push)".into()),
+            state: ContextState::Success,
+            kind: if kind == ForgeKind::GitHub {
+                ReportKind::CheckRun
+            } else {
+                ReportKind::CommitStatus
+            },
+            target_url: Some(format!("/{REPO}/actions/runs/4/jobs/9")),
+            description: None,
+            created_at: None,
+            updated_at: None,
+        };
+        assert_eq!(f.job_log(&report, &caps).await, JobLog::Text("ok\n".into()));
+        let spec = Spec::load(spec);
+        let api: Vec<_> = sim
+            .requests()
+            .into_iter()
+            .filter(|r| r.path.contains("/logs"))
+            .collect();
+        assert_eq!(api.len(), 1, "{kind}");
+        assert!(
+            spec.allows(&api[0].method, &api[0].path),
+            "{kind}: {}",
+            api[0].path
+        );
+        sim.shutdown().await;
+    }
+}

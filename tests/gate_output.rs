@@ -100,7 +100,7 @@ fn sarif_format_snapshot_and_schema() {
     assert_valid(&schema("gate-lint.sarif-2.1.0-subset.schema.json"), &doc);
     let run = &doc["runs"][0];
     let rules = run["tool"]["driver"]["rules"].as_array().expect("rules");
-    assert_eq!(rules.len(), 7);
+    assert_eq!(rules.len(), 8);
     for r in run["results"].as_array().expect("results") {
         let idx = r["ruleIndex"].as_u64().expect("index") as usize;
         assert_eq!(rules[idx]["id"], r["ruleId"]);

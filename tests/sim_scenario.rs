@@ -187,6 +187,7 @@ async fn every_route_is_dispatched() {
                 .replace("{issue_number}", "1")
                 .replace("{id}", "1")
                 .replace("{comment_id}", "1")
+                .replace("{job_id}", "1")
                 .replace("{filepath}", ".gitea/workflows/ci.yml");
             let prefix = if dialect == Dialect::Gitea {
                 "/api/v1"

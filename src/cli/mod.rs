@@ -116,9 +116,9 @@ pub enum Format {
     Json,
     /// JSON Lines (`ledger export`); other commands print JSON
     Jsonl,
-    /// SARIF 2.1.0 (`gate lint`); other commands print JSON
+    /// SARIF 2.1.0 (`gate lint`, `gate flips`); other commands print JSON
     Sarif,
-    /// GitHub workflow commands, `::error file=…,line=…::` (`gate lint`); other commands print text
+    /// GitHub workflow commands, `::error file=…,line=…::` (`gate lint`, `gate flips`); other commands print text
     Github,
 }
 

@@ -14,7 +14,7 @@ pub fn effects_of(path: &str) -> Option<&'static str> {
         "queue tick" | "reap" => "mutating",
         // Touch only local state (configuration, ledger, a local server).
         "config show" | "describe" | "sim serve" | "sandbox" => "local",
-        "gate lint" => "read",
+        "gate lint" | "gate flips" => "read",
         "ledger runs" | "ledger show" | "ledger explain" | "ledger export" | "ledger migrate" => {
             "local"
         }
@@ -70,7 +70,7 @@ fn walk(cmd: &Command, prefix: &str, out: &mut Vec<Value>) {
                 "options": visible_args(sub, false),
                 "effects": effects_of(&path),
                 "emits_result_envelope": true,
-                "supported_formats": if path == "gate lint" { json!(["text", "json", "jsonl", "sarif", "github"]) } else { json!(["text", "json"]) },
+                "supported_formats": if path == "gate lint" || path == "gate flips" { json!(["text", "json", "jsonl", "sarif", "github"]) } else { json!(["text", "json"]) },
             }));
         }
     }

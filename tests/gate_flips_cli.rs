@@ -355,3 +355,45 @@ async fn sarif_output_validates_and_points_at_the_flip() {
     assert_eq!(rules[idx]["id"], "coe-flip");
     sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_token_appears_nowhere_even_when_the_forge_echoes_it() {
+    let sim = Sim::start(repo(&format!("::error::auth {TOKEN}\n"), &["ci.yml"]))
+        .await
+        .unwrap();
+    sim.inject(
+        Fault::new(
+            "/{owner}/{repo}/actions/runs/{run}/jobs/{job}/logs",
+            FaultAction::Status {
+                code: 500,
+                body: Some(format!("{{\"message\":\"token {TOKEN} rejected\"}}")),
+                headers: vec![],
+            },
+        )
+        .nth(1),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    for format in ["text", "json", "github", "sarif"] {
+        let o = flips(
+            &sim,
+            dir.path(),
+            &[
+                "-vv",
+                "--format",
+                format,
+                "--trees",
+                "forge",
+                "--result-out",
+                "env.json",
+            ],
+        )
+        .await;
+        let out = text(&o);
+        assert!(matches!(o.status.code(), Some(1)), "{out}");
+        assert!(!out.contains(TOKEN), "{format}: {out}");
+        let envelope = std::fs::read_to_string(dir.path().join("env.json")).unwrap();
+        assert!(!envelope.contains(TOKEN));
+        assert!(envelope.contains("\"gate flips\""), "{envelope}");
+    }
+    sim.shutdown().await;
+}

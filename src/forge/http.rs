@@ -305,7 +305,8 @@ impl HttpClient {
         url
     }
 
-    fn redact(&self, text: &str) -> String {
+    /// Replaces the token in `text` by `***` (also used on job logs before they are grepped).
+    pub(crate) fn redact(&self, text: &str) -> String {
         match &self.inner.settings.token {
             Some(t) => t.redact(text),
             None => text.to_string(),

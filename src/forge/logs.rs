@@ -147,7 +147,7 @@ impl ForgeLogs for GiteaForge {
             u
         };
         match self.http().get_text_on_forge(&url).await {
-            Ok(resp) => JobLog::Text(body_text(&resp.body)),
+            Ok(resp) => JobLog::Text(self.http().redact(&body_text(&resp.body))),
             Err(e) => JobLog::from_error(&format!("GET {}", url.path()), &e),
         }
     }
@@ -167,7 +167,7 @@ impl ForgeLogs for GitHubForge {
             Err(e) => return JobLog::from_error(&format!("GET {}", url.path()), &e),
         };
         match self.http().get_text_unauthenticated(&signed).await {
-            Ok(resp) => JobLog::Text(body_text(&resp.body)),
+            Ok(resp) => JobLog::Text(self.http().redact(&body_text(&resp.body))),
             Err(e) => JobLog::from_error(
                 &format!(
                     "the log download {} (from the 302 of GET {})",

@@ -397,3 +397,27 @@ async fn the_token_appears_nowhere_even_when_the_forge_echoes_it() {
     }
     sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn github_without_a_checkout_is_a_usage_error_that_says_what_to_do() {
+    let sim = Sim::start(
+        Scenario::github(REPO)
+            .user("bot", TOKEN, Permission::Write)
+            .branch("main", None, 2),
+    )
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let o = flips_between(
+        &sim,
+        dir.path(),
+        "abc1234",
+        "def5678",
+        &["--forge", "github", "--trees", "auto"],
+    )
+    .await;
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{out}");
+    assert!(out.contains("fetch-depth: 0"), "{out}");
+    sim.shutdown().await;
+}

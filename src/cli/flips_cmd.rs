@@ -128,13 +128,19 @@ fn git_tree(rev: &str) -> Result<Tree> {
 }
 
 async fn forge_tree(f: &forge::AnyForge, rev: &str, warnings: &mut Vec<String>) -> Result<Tree> {
-    let files = f.workflow_files(rev).await.map_err(|e| Error::ForgeCtx {
+    let files = f.workflow_files(rev).await.map_err(|e| match e {
+        forge::ForgeError::Unsupported { .. } => Error::usage_hint(
+            format!("gate flips: the workflow files at {rev} cannot be read through this forge's API ({e})"),
+            "run in a checkout with full history (actions/checkout with fetch-depth: 0) so that git can read both trees",
+        ),
+        e => Error::ForgeCtx {
         context: format!("gate flips: reading the workflow files at {rev}"),
         err: Box::new(e),
         hint: Some(
-            "run in a checkout with full history (fetch-depth: 0) so that git can read both trees"
-                .into(),
-        ),
+                "run in a checkout with full history (fetch-depth: 0) so that git can read both trees"
+                    .into(),
+            ),
+        },
     })?;
     let mut tree = Vec::new();
     for wf in files.files {

@@ -337,6 +337,7 @@ fn opts(recent: usize) -> VerifyOptions {
         branch: "main".into(),
         recent,
         allow_unproven_non_pr_blocking: false,
+        head: None,
         compensation_descriptions: vec![],
     }
 }
@@ -802,4 +803,86 @@ async fn the_token_never_reaches_a_response_or_the_report() {
     assert_eq!(r.runs[0].samples, vec!["::error::login with *** refused"]);
     assert!(!dbg.contains(TOKEN));
     sim.shutdown().await;
+}
+
+// ---------------------------------------------------------------- §4.10 PR-head proof --
+
+fn filtered_flip() -> Flip {
+    let yaml = |coe: &str| {
+        format!(
+            "name: CI\non:\n  push:\n    paths: ['src/**']\n  pull_request:\njobs:\n  build:\n    name: Build\n    continue-on-error: {coe}\n"
+        )
+    };
+    let f = detect_one(&yaml("true"), &yaml("false")).remove(0);
+    assert!(f.path_filtered && f.pr_blocking);
+    f
+}
+
+const PR_CTX: &str = "CI / Build (pull_request)";
+
+async fn verify_filtered(sc: Scenario, flip: &Flip) -> FlipResult {
+    let sim = Sim::start(sc).await.unwrap();
+    let f = client(&sim, ForgeKind::Gitea);
+    let caps = f.capabilities().await.unwrap();
+    let mut o = opts(3);
+    o.head = Some(pr_head(&sim, 1));
+    let r = flips::verify(&f, &caps, flip, &o).await;
+    sim.shutdown().await;
+    r
+}
+
+fn with_pr(sc: Scenario) -> Scenario {
+    sc.pr(mergeward::sim::PullSpec::new(1).head("flip"))
+}
+
+#[tokio::test]
+async fn a_path_filtered_workflow_proves_itself_on_the_pr_head() {
+    let sc = with_pr(gitea("1.22.6", 3))
+        .status(StatusSpec::pr(1, PR_CTX, "success").target_url(job_url(70, 1)))
+        .job_log(70, 1, CLEAN);
+    let r = verify_filtered(sc, &filtered_flip()).await;
+    assert!(!r.blocked(), "{r:#?}");
+    assert!(r.proved_on_head);
+    assert_eq!((r.checked_commits, r.clean_runs), (0, 1));
+}
+
+#[tokio::test]
+async fn a_pr_head_run_with_failure_markers_blocks() {
+    let sc = with_pr(gitea("1.22.6", 3))
+        .status(StatusSpec::pr(1, PR_CTX, "success").target_url(job_url(70, 1)))
+        .job_log(70, 1, "--- FAIL: TestOnHead\n");
+    let r = verify_filtered(sc, &filtered_flip()).await;
+    assert!(r.blocked());
+    assert_eq!(r.runs[0].verdict, RunVerdict::Masked);
+    assert_eq!(r.runs[0].samples, vec!["--- FAIL: TestOnHead"]);
+}
+
+#[tokio::test]
+async fn a_pending_pr_head_run_proves_nothing() {
+    let sc = with_pr(gitea("1.22.6", 3))
+        .status(StatusSpec::pr(1, PR_CTX, "pending").target_url(job_url(70, 1)));
+    let r = verify_filtered(sc, &filtered_flip()).await;
+    assert!(r.blocked() && !r.proved_on_head);
+    assert_eq!(r.runs[0].verdict, RunVerdict::Unverified);
+}
+
+#[tokio::test]
+async fn the_pr_head_is_not_consulted_for_an_unfiltered_workflow() {
+    let sc = with_pr(gitea("1.22.6", 3))
+        .status(StatusSpec::pr(1, PR_CTX, "success").target_url(job_url(70, 1)))
+        .job_log(70, 1, CLEAN);
+    let r = verify_filtered(sc, &build_flip(true)).await;
+    assert!(r.blocked() && !r.proved_on_head, "{r:#?}");
+    assert_eq!(r.runs[0].verdict, RunVerdict::Unverified);
+}
+
+#[tokio::test]
+async fn recent_push_runs_take_precedence_over_the_pr_head() {
+    // A masked push run on the base branch blocks even if the PR head is green.
+    let sc = run_on(with_pr(gitea("1.22.6", 3)), 0, "success", "::error::boom\n")
+        .status(StatusSpec::pr(1, PR_CTX, "success").target_url(job_url(70, 1)))
+        .job_log(70, 1, CLEAN);
+    let r = verify_filtered(sc, &filtered_flip()).await;
+    assert!(r.blocked() && !r.proved_on_head);
+    assert_eq!(r.runs[0].verdict, RunVerdict::Masked);
 }

@@ -17,7 +17,7 @@ use serde_json::json;
 use super::{Format, GlobalArgs, load_config};
 use crate::error::{Error, ExitCode, Result};
 use crate::forge::commits::ForgeHistory;
-use crate::forge::{self, Forge};
+use crate::forge::{self, Forge, Sha};
 use crate::gates::flips::{self, FlipReport, Tree, VerifyOptions};
 use crate::gates::output;
 use crate::report::RunReport;
@@ -224,7 +224,20 @@ pub async fn run(
             err: Box::new(e),
             hint: None,
         })?;
+        let head = if use_git {
+            git(&[
+                "rev-parse",
+                "--verify",
+                "--quiet",
+                &format!("{}^{{commit}}", args.head),
+            ])
+            .ok()
+            .and_then(|o| Sha::parse(String::from_utf8_lossy(&o.stdout).trim()))
+        } else {
+            Sha::parse(&args.head)
+        };
         let opts = VerifyOptions {
+            head,
             branch: branch.clone(),
             recent,
             allow_unproven_non_pr_blocking: allow,

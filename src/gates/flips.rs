@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use crate::forge::commits::ForgeHistory;
 use crate::forge::logs::{ForgeLogs, JobLog};
-use crate::forge::{Capabilities, ContextState, ForgeKind, ReportKind, StatusReport};
+use crate::forge::{Capabilities, ContextState, ForgeKind, ReportKind, Sha, StatusReport};
 use crate::workflow::{Limits, Pos, Workflow, context_event};
 
 use super::{Finding, LintReport, RuleInfo, Severity, file_label};
@@ -48,6 +48,8 @@ pub struct Flip {
     /// The head workflow runs on `pull_request`/`pull_request_target`, so the job can post
     /// a PR-blocking status.
     pub pr_blocking: bool,
+    /// A `push` or `pull_request` trigger of the head workflow has `paths`/`paths-ignore`.
+    pub path_filtered: bool,
 }
 
 impl Flip {
@@ -57,6 +59,16 @@ impl Flip {
         match kind {
             ForgeKind::GitHub => self.job_name.clone(),
             _ => crate::workflow::status_context(&self.workflow_name, &self.job_name, "push"),
+        }
+    }
+
+    /// The context of the job's pull-request runs (on GitHub the same check-run name).
+    pub fn pr_context(&self, kind: ForgeKind) -> String {
+        match kind {
+            ForgeKind::GitHub => self.job_name.clone(),
+            _ => {
+                crate::workflow::status_context(&self.workflow_name, &self.job_name, "pull_request")
+            }
         }
     }
 }
@@ -96,10 +108,14 @@ pub fn detect(base: &Tree, head: &Tree) -> (Vec<Flip>, Vec<String>) {
         if broken {
             continue;
         }
-        let pr_blocking =
-            h.on.iter()
-                .flat_map(|t| t.events.iter())
-                .any(|t| context_event(&t.event) == Some("pull_request"));
+        let events: Vec<_> = h.on.iter().flat_map(|t| t.events.iter()).collect();
+        let pr_blocking = events
+            .iter()
+            .any(|t| context_event(&t.event) == Some("pull_request"));
+        let path_filtered = events.iter().any(|t| {
+            context_event(&t.event).is_some()
+                && (t.filter("paths").is_some() || t.filter("paths-ignore").is_some())
+        });
         for hj in &h.jobs {
             let Some(bj) = b.job(&hj.key.value) else {
                 continue;
@@ -124,6 +140,7 @@ pub fn detect(base: &Tree, head: &Tree) -> (Vec<Flip>, Vec<String>) {
                         .map(|c| c.key_pos)
                         .unwrap_or(hj.key.pos),
                     pr_blocking,
+                    path_filtered,
                 });
             }
         }
@@ -232,6 +249,9 @@ pub struct FlipResult {
     pub warnings: Vec<String>,
     /// Passed with zero runs under `--allow-unproven-non-pr-blocking` (§4.10).
     pub allowed_without_runs: bool,
+    /// The evidence came from a pull_request run on the PR head (§4.10: a path-filtered
+    /// workflow with no recent push run).
+    pub proved_on_head: bool,
 }
 
 impl FlipResult {
@@ -253,6 +273,8 @@ pub struct VerifyOptions {
     /// §4.10: a workflow without a `pull_request`/`pull_request_target` trigger cannot post
     /// a PR-blocking status, so zero runs may pass (a documented opt-in).
     pub allow_unproven_non_pr_blocking: bool,
+    /// The PR head, whose pull_request run may prove a path-filtered workflow (§4.10).
+    pub head: Option<Sha>,
     /// Descriptions of the status reaper's compensating statuses: such a status is not a
     /// test result and never counts as evidence.
     pub compensation_descriptions: Vec<String>,
@@ -310,6 +332,104 @@ fn entry(
     }
 }
 
+/// Examines the runs of `context` on one commit, appending blocking entries and warnings to
+/// `res`. Returns whether a completed run was examined.
+async fn examine_commit<F: ForgeHistory + ForgeLogs>(
+    forge: &F,
+    caps: &Capabilities,
+    commit: &Sha,
+    context: &str,
+    opts: &VerifyOptions,
+    res: &mut FlipResult,
+) -> bool {
+    let sha = commit.as_str();
+    let short = commit.short(10);
+    let rows = match forge.status_history(commit).await {
+        Ok(r) => r,
+        Err(e) => {
+            let mut en = entry(
+                RunVerdict::Unverified,
+                sha,
+                None,
+                vec![format!("status API error: {e}")],
+            );
+            en.read_error = true;
+            res.runs.push(en);
+            return false;
+        }
+    };
+    let mut counted = false;
+    for r in runs_of(rows, context) {
+        let skipped_success = r.state == ContextState::Success
+            && r.kind == ReportKind::CommitStatus
+            && r.description.as_deref().map(str::trim) == Some("Has been skipped");
+        match &r.state {
+            ContextState::Success | ContextState::Failure | ContextState::Error
+                if !skipped_success => {}
+            s => {
+                let s = if skipped_success {
+                    "skipped"
+                } else {
+                    s.as_str()
+                };
+                res.warnings.push(format!(
+                    "{short}: {context} is {s}; not a completed run, not counted"
+                ));
+                continue;
+            }
+        }
+        if is_compensation(&r, opts) {
+            res.warnings.push(format!(
+                "{short}: {context} is a status-reaper compensation, not a test result; not counted"
+            ));
+            continue;
+        }
+        counted = true;
+        let red = r.state != ContextState::Success;
+        match forge.job_log(&r, caps).await {
+            JobLog::Unavailable { why, read_error } => {
+                res.warnings
+                    .push(format!("log unavailable for {short} {context}: {why}"));
+                let (verdict, sample) = if red {
+                    (
+                        RunVerdict::Fail,
+                        format!("[log unavailable; status itself is {}]", r.state),
+                    )
+                } else {
+                    (
+                        RunVerdict::Masked,
+                        "[log unavailable; cannot verify status is genuine — treat as masked]"
+                            .to_string(),
+                    )
+                };
+                let mut en = entry(verdict, sha, Some(&r), vec![sample]);
+                // A red status is decided whatever the log; a green one whose log could
+                // not be read is undecided only when the forge failed.
+                en.read_error = !red && read_error;
+                res.runs.push(en);
+            }
+            JobLog::Text(log) => {
+                let samples = fail_markers(&log);
+                if red {
+                    let samples = if samples.is_empty() {
+                        vec![format!("[no FAIL markers found but status is {}]", r.state)]
+                    } else {
+                        samples
+                    };
+                    res.runs
+                        .push(entry(RunVerdict::Fail, sha, Some(&r), samples));
+                } else if !samples.is_empty() {
+                    res.runs
+                        .push(entry(RunVerdict::Masked, sha, Some(&r), samples));
+                } else {
+                    res.clean_runs += 1;
+                }
+            }
+        }
+    }
+    counted
+}
+
 /// Verifies one flip against the forge (§4.4, fail-closed).
 pub async fn verify<F: ForgeHistory + ForgeLogs>(
     forge: &F,
@@ -326,6 +446,7 @@ pub async fn verify<F: ForgeHistory + ForgeLogs>(
         runs: Vec::new(),
         warnings: Vec::new(),
         allowed_without_runs: false,
+        proved_on_head: false,
     };
     let branch = &opts.branch;
     let commits = match forge.recent_commits(branch, opts.recent).await {
@@ -354,94 +475,32 @@ pub async fn verify<F: ForgeHistory + ForgeLogs>(
         return res;
     }
     for c in &commits {
-        let sha = c.sha.as_str();
-        let rows = match forge.status_history(&c.sha).await {
-            Ok(r) => r,
-            Err(e) => {
-                let mut en = entry(
-                    RunVerdict::Unverified,
-                    sha,
-                    None,
-                    vec![format!("status API error: {e}")],
-                );
-                en.read_error = true;
-                res.runs.push(en);
-                continue;
-            }
-        };
-        let mut counted = false;
-        for r in runs_of(rows, &context) {
-            let short = c.sha.short(10);
-            let skipped_success = r.state == ContextState::Success
-                && r.kind == ReportKind::CommitStatus
-                && r.description.as_deref().map(str::trim) == Some("Has been skipped");
-            match &r.state {
-                ContextState::Success | ContextState::Failure | ContextState::Error
-                    if !skipped_success => {}
-                s => {
-                    let s = if skipped_success {
-                        "skipped"
-                    } else {
-                        s.as_str()
-                    };
-                    res.warnings.push(format!(
-                        "{short}: {context} is {s}; not a completed run, not counted"
-                    ));
-                    continue;
-                }
-            }
-            if is_compensation(&r, opts) {
-                res.warnings.push(format!(
-                    "{short}: {context} is a status-reaper compensation, not a test result; not counted"
-                ));
-                continue;
-            }
-            counted = true;
-            let red = r.state != ContextState::Success;
-            match forge.job_log(&r, caps).await {
-                JobLog::Unavailable { why, read_error } => {
-                    res.warnings
-                        .push(format!("log unavailable for {short} {context}: {why}"));
-                    let (verdict, sample) = if red {
-                        (
-                            RunVerdict::Fail,
-                            format!("[log unavailable; status itself is {}]", r.state),
-                        )
-                    } else {
-                        (
-                            RunVerdict::Masked,
-                            "[log unavailable; cannot verify status is genuine — treat as masked]"
-                                .to_string(),
-                        )
-                    };
-                    let mut en = entry(verdict, sha, Some(&r), vec![sample]);
-                    // A red status is decided whatever the log; a green one whose log could
-                    // not be read is undecided only when the forge failed.
-                    en.read_error = !red && read_error;
-                    res.runs.push(en);
-                }
-                JobLog::Text(log) => {
-                    let samples = fail_markers(&log);
-                    if red {
-                        let samples = if samples.is_empty() {
-                            vec![format!("[no FAIL markers found but status is {}]", r.state)]
-                        } else {
-                            samples
-                        };
-                        res.runs
-                            .push(entry(RunVerdict::Fail, sha, Some(&r), samples));
-                    } else if !samples.is_empty() {
-                        res.runs
-                            .push(entry(RunVerdict::Masked, sha, Some(&r), samples));
-                    } else {
-                        res.clean_runs += 1;
-                    }
-                }
-            }
-        }
-        if counted {
+        if examine_commit(forge, caps, &c.sha, &context, opts, &mut res).await {
             res.checked_commits += 1;
         }
+    }
+    // §4.10: a path-filtered workflow may not have run on the recent base commits; a
+    // completed pull_request run on the PR head (where the job is no longer masked) may
+    // prove it instead — examined by the same rules.
+    if res.checked_commits == 0
+        && res.runs.is_empty()
+        && flip.path_filtered
+        && flip.pr_blocking
+        && let Some(head) = &opts.head
+    {
+        let pr_context = flip.pr_context(caps.kind);
+        if examine_commit(forge, caps, head, &pr_context, opts, &mut res).await {
+            res.proved_on_head = true;
+            res.warnings.push(format!(
+                "no completed push runs in the last {} commits on {branch} (the workflow is path-filtered); examined '{pr_context}' on the PR head {} instead",
+                opts.recent,
+                head.short(10)
+            ));
+        }
+    }
+    // Evidence from the PR head needs no further entry: its verdicts (if any) are in `runs`.
+    if res.proved_on_head {
+        return res;
     }
     if res.checked_commits == 0 && res.runs.is_empty() {
         if opts.allow_unproven_non_pr_blocking && !flip.pr_blocking {
@@ -538,6 +597,11 @@ impl FlipReport {
                     if r.allowed_without_runs {
                         format!(
                             "flip of {} ({}) allowed without runs: the workflow cannot post a PR-blocking status",
+                            f.job_key, r.context
+                        )
+                    } else if r.proved_on_head {
+                        format!(
+                            "flip of {} ({}) is safe — its pull_request run on the PR head is green with no FAIL markers (path-filtered workflow, no recent push run)",
                             f.job_key, r.context
                         )
                     } else {

@@ -99,9 +99,25 @@ impl Rule for ContextInProtection {
         let protection = cx.env.required_contexts.as_ref();
         let mut unknown_protection = false;
         for wf in cx.files {
+            // A job's declaration does not depend on the event: read it once per job.
+            let declared: Vec<Option<(Directive, Pos)>> =
+                wf.jobs.iter().map(|j| directive(wf, j)).collect();
+            // Without a base, a job without a declaration yields nothing for any context.
+            if base.is_none() && declared.iter().all(Option::is_none) {
+                continue;
+            }
+            let mut at = 0;
             for (ctx, job) in wf.emitted_contexts() {
+                // Contexts come job by job, in job order; the search is a fallback.
+                if !wf.jobs.get(at).is_some_and(|j| std::ptr::eq(j, job)) {
+                    at = wf
+                        .jobs
+                        .iter()
+                        .position(|j| std::ptr::eq(j, job))
+                        .unwrap_or(at);
+                }
                 let is_new = base.as_ref().map(|b| !b.contains(&ctx));
-                let d = directive(wf, job);
+                let d = declared.get(at).cloned().flatten();
                 match (&d, is_new) {
                     (None, Some(true)) => out.findings.push(Finding::new(
                         &INFO,

@@ -11,8 +11,8 @@ count (Python's `random.Random` with a fixed seed; no other input). Standard lib
 What varies: triggers (push/pull_request with branches, tags, `paths`/`paths-ignore`
 filters and `types`, `on: [push, pull_request]`, a bare `on: push`, workflow_dispatch with
 and without inputs, schedule, merge_group, release, workflow_call), top-level
-env/permissions/concurrency/defaults, 1–12 jobs (3.5 on average; about 4 % of files are long: 25–45 jobs,
-or scripts of 40–120 lines), `needs`, `if`, matrices (with include/exclude),
+env/permissions/concurrency/defaults, 1–12 jobs (about 3.5 on average; about 4 % of the
+files are long: 25–45 jobs, or scripts of 40–120 lines), `needs`, `if`, matrices (with include/exclude),
 `runs-on` labels (strings, lists, expressions, group/labels mappings), job and step env
 blocks, container/services, `uses:` actions with `with:`, `run:` scripts (curl with and
 without the `|| echo 000` status capture, docker build/run/push/compose, `docker info |
@@ -20,7 +20,9 @@ head` under pipefail, cargo/npm/go/make, heredocs, line continuations), job-leve
 `continue-on-error` (true, false, `${{ matrix.… }}`) with `# #123` / `owner/repo#45` tracker
 comments (some missing), and `# bp-required:` / `# bp-exempt:` declarations above job keys.
 The files are meant to be valid workflows for GitHub's syntax (so every linter does its
-full work); the output is not committed.
+full work). DIR/.github/actionlint.yaml declares the custom runner labels used
+(`docker-host`, `publish`), as a repository with such runners does. Nothing here is
+committed.
 """
 
 import argparse

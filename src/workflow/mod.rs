@@ -149,7 +149,8 @@ pub struct Step {
     pub name: Option<Spanned<String>>,
     pub run: Option<Spanned<String>>,
     pub uses: Option<Spanned<String>>,
-    pub node: Node,
+    /// Where the step is in its job's `steps` (its node: [`Workflow::step_node`]).
+    index: usize,
 }
 
 /// One job.
@@ -167,8 +168,8 @@ pub struct Job {
     pub steps: Vec<Step>,
     pub container: Option<Node>,
     pub services: Option<Node>,
-    /// The job's mapping.
-    pub node: Node,
+    /// Where the job is in the `jobs` mapping (its mapping: [`Workflow::job_node`]).
+    entry: usize,
 }
 
 impl Job {
@@ -197,6 +198,66 @@ pub struct Workflow {
     pub jobs: Vec<Job>,
     /// Position of the `jobs:` key.
     pub jobs_pos: Option<Pos>,
+    /// Where each line of `text` starts, for [`Workflow::line`].
+    lines: LineIndex,
+}
+
+/// The byte offset at which each line of a text starts, as [`str::lines`] splits it, and
+/// the length of the text it was built for (a `text` changed afterwards to another length
+/// is read the slow way). Derived data: it never makes two workflows unequal.
+#[derive(Clone, Default)]
+struct LineIndex {
+    starts: Vec<usize>,
+    len: usize,
+}
+
+impl LineIndex {
+    fn new(text: &str) -> LineIndex {
+        let mut starts = Vec::with_capacity(text.len() / 32 + 1);
+        if !text.is_empty() {
+            starts.push(0);
+        }
+        let bytes = text.as_bytes();
+        let mut at = 0;
+        while let Some(i) = bytes[at..].iter().position(|&b| b == b'\n') {
+            let next = at + i + 1;
+            if next < bytes.len() {
+                starts.push(next);
+            }
+            at = next;
+        }
+        LineIndex {
+            starts,
+            len: text.len(),
+        }
+    }
+
+    /// Line `idx` (0-based) of `text`, without its `\n` or `\r\n` ending, exactly as
+    /// `text.lines().nth(idx)`.
+    fn line<'t>(&self, text: &'t str, idx: usize) -> Option<&'t str> {
+        if self.len != text.len() {
+            return text.lines().nth(idx);
+        }
+        let start = *self.starts.get(idx)?;
+        let end = self.starts.get(idx + 1).copied().unwrap_or(text.len());
+        let line = text.get(start..end)?;
+        Some(match line.strip_suffix('\n') {
+            Some(l) => l.strip_suffix('\r').unwrap_or(l),
+            None => line,
+        })
+    }
+}
+
+impl PartialEq for LineIndex {
+    fn eq(&self, _: &LineIndex) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for LineIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "LineIndex({} lines)", self.starts.len())
+    }
 }
 
 /// The event suffix a status context carries for an event (`pull_request_target` posts as
@@ -346,19 +407,20 @@ fn runs_on(n: &Node) -> RunsOn {
     }
 }
 
-fn job(key: &Node, body: &Node) -> Option<Job> {
+fn job(entry: usize, key: &Node, body: &Node) -> Option<Job> {
     let key = spanned_str(key)?;
     let steps = body
         .get("steps")
         .map(|s| {
             s.items()
                 .iter()
-                .map(|st| Step {
+                .enumerate()
+                .map(|(index, st)| Step {
                     pos: st.pos,
                     name: st.get("name").and_then(spanned_str),
                     run: st.get("run").and_then(spanned_str),
                     uses: st.get("uses").and_then(spanned_str),
-                    node: st.clone(),
+                    index,
                 })
                 .collect()
         })
@@ -394,7 +456,7 @@ fn job(key: &Node, body: &Node) -> Option<Job> {
         steps,
         container: body.get("container").cloned(),
         services: body.get("services").cloned(),
-        node: body.clone(),
+        entry,
     })
 }
 
@@ -402,9 +464,15 @@ impl Workflow {
     /// Parses a workflow's text. Never fails: a file that cannot be read as a workflow
     /// carries the reason in `error`.
     pub fn parse(path: impl Into<PathBuf>, text: &str, limits: Limits) -> Workflow {
+        Workflow::parse_owned(path.into(), text.to_string(), limits)
+    }
+
+    /// [`Workflow::parse`] for a text the caller already owns (no copy).
+    fn parse_owned(path: PathBuf, text: String, limits: Limits) -> Workflow {
         let mut wf = Workflow {
-            path: path.into(),
-            text: text.to_string(),
+            path,
+            lines: LineIndex::new(&text),
+            text,
             error: None,
             root: None,
             duplicates: Vec::new(),
@@ -413,6 +481,7 @@ impl Workflow {
             jobs: Vec::new(),
             jobs_pos: None,
         };
+        let text = wf.text.as_str();
         // The parser is fuzzed; this guard keeps a defect in it from taking the run down.
         let parsed = std::panic::catch_unwind(|| yaml::parse(text, limits)).unwrap_or_else(|_| {
             Err(YamlError {
@@ -453,7 +522,8 @@ impl Workflow {
                 .value
                 .entries()
                 .iter()
-                .filter_map(|j| job(&j.key, &j.value))
+                .enumerate()
+                .filter_map(|(i, j)| job(i, &j.key, &j.value))
                 .collect();
         }
         wf.root = Some(root);
@@ -478,8 +548,11 @@ impl Workflow {
             return Ok(wf);
         }
         let bytes = std::fs::read(path)?;
-        let text = String::from_utf8_lossy(&bytes);
-        Ok(Workflow::parse(path, &text, limits))
+        let text = match String::from_utf8(bytes) {
+            Ok(t) => t,
+            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+        };
+        Ok(Workflow::parse_owned(path.to_path_buf(), text, limits))
     }
 
     /// The file name without extension.
@@ -500,6 +573,20 @@ impl Workflow {
 
     pub fn job(&self, key: &str) -> Option<&Job> {
         self.jobs.iter().find(|j| j.key.value == key)
+    }
+
+    /// A job's mapping in [`Workflow::root`], for keys the typed view does not carry
+    /// (`strategy`, `permissions`…). `job` is one of this workflow's [`Workflow::jobs`];
+    /// the tree is not copied into the job, so a large file is held once.
+    pub fn job_node(&self, job: &Job) -> Option<&Node> {
+        let e = self.root.as_ref()?.get("jobs")?.entries().get(job.entry)?;
+        (e.key.pos == job.key.pos).then_some(&e.value)
+    }
+
+    /// A step's node in [`Workflow::root`] (`step` is one of `job.steps`).
+    pub fn step_node(&self, job: &Job, step: &Step) -> Option<&Node> {
+        let n = self.job_node(job)?.get("steps")?.items().get(step.index)?;
+        (n.pos == step.pos).then_some(n)
     }
 
     /// The status context `job` posts for `event` (`pull_request_target` → `pull_request`).
@@ -530,7 +617,41 @@ impl Workflow {
     /// The file's lines (1-based access through [`Workflow::line`]).
     pub fn line(&self, n: u32) -> Option<&str> {
         let idx = usize::try_from(n).ok()?.checked_sub(1)?;
-        self.text.lines().nth(idx)
+        self.lines.line(&self.text, idx)
+    }
+
+    /// The 1-based line and column (in characters) of a byte offset into `text` (clamped to
+    /// its length; an offset inside a character reads as 1:1).
+    pub fn pos_at(&self, offset: usize) -> Pos {
+        let text = self.text.as_str();
+        let offset = offset.min(text.len());
+        let (line, line_start) = if !text.is_char_boundary(offset) {
+            (1, offset)
+        } else if self.lines.len != text.len() {
+            let before = &text[..offset];
+            let newlines = before.bytes().filter(|&b| b == b'\n').count();
+            (newlines + 1, before.rfind('\n').map_or(0, |i| i + 1))
+        } else {
+            // `starts` has every line start but one after a final `\n`.
+            let starts = &self.lines.starts;
+            if offset == text.len() && text.ends_with('\n') {
+                (starts.len() + 1, offset)
+            } else {
+                let k = starts.partition_point(|&s| s <= offset);
+                (
+                    k.max(1),
+                    starts.get(k.wrapping_sub(1)).copied().unwrap_or(0),
+                )
+            }
+        };
+        let col = text
+            .get(line_start..offset)
+            .map_or(0, |s| s.chars().count())
+            + 1;
+        Pos {
+            line: u32::try_from(line).unwrap_or(u32::MAX),
+            col: u32::try_from(col).unwrap_or(u32::MAX),
+        }
     }
 
     /// The comment on a line (text after a `#` that starts a comment), if any.
@@ -557,6 +678,56 @@ pub fn comment_of(line: &str) -> Option<&str> {
         prev_space = c.is_whitespace();
     }
     None
+}
+
+/// [`Workflow::load`] for many files at once, on up to
+/// [`std::thread::available_parallelism`] threads: each file is read and parsed by one
+/// thread, and the results come back in the order of `paths` (the same values a
+/// one-after-another loop over [`Workflow::load`] gives). A caller that stops at the first
+/// error stops at the same path as that loop would. The calling thread takes part; if no
+/// helper thread can be started, it does all the work itself.
+pub fn load_all(paths: &[PathBuf], limits: Limits) -> Vec<std::io::Result<Workflow>> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .min(paths.len());
+    if threads <= 1 {
+        return paths.iter().map(|p| Workflow::load(p, limits)).collect();
+    }
+    // Files differ in size, so each thread takes the next unread path when it is done.
+    let next = AtomicUsize::new(0);
+    let work = || {
+        let mut done = Vec::new();
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(p) = paths.get(i) else { break };
+            done.push((i, Workflow::load(p, limits)));
+        }
+        done
+    };
+    let mut slots: Vec<Option<std::io::Result<Workflow>>> =
+        std::iter::repeat_with(|| None).take(paths.len()).collect();
+    std::thread::scope(|s| {
+        let helpers: Vec<_> = (1..threads)
+            .filter_map(|_| std::thread::Builder::new().spawn_scoped(s, work).ok())
+            .collect();
+        let mut parts = vec![work()];
+        for h in helpers {
+            match h.join() {
+                Ok(part) => parts.push(part),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        for (i, r) in parts.into_iter().flatten() {
+            slots[i] = Some(r);
+        }
+    });
+    slots
+        .into_iter()
+        .zip(paths)
+        .map(|(r, p)| r.unwrap_or_else(|| Workflow::load(p, limits)))
+        .collect()
 }
 
 /// Finds workflow files: a file is taken as is; a directory contributes its
@@ -617,6 +788,134 @@ mod tests {
         assert_eq!(comment_of("a: \"#1\" # y"), Some(" y"));
         assert_eq!(comment_of("a: b#c"), None);
         assert_eq!(comment_of("# top"), Some(" top"));
+    }
+
+    #[test]
+    fn line_index_reads_lines_like_str_lines() {
+        let texts = [
+            "",
+            "\n",
+            "\n\n",
+            "a",
+            "a\n",
+            "a\nb",
+            "a\nb\n",
+            "a\r\nb\r\n",
+            "a\r\n\r\nb",
+            "a\r",
+            "a\rb\n\r",
+            "é\nü\r\n€",
+            "\r\n",
+            "x\n\n\ny",
+        ];
+        for t in texts {
+            let wf = Workflow::parse("t.yml", t, Limits::default());
+            let want: Vec<&str> = t.lines().collect();
+            for n in 0..=want.len() as u32 + 2 {
+                let expected = n.checked_sub(1).and_then(|i| want.get(i as usize).copied());
+                assert_eq!(wf.line(n), expected, "text {t:?}, line {n}");
+            }
+        }
+        // A text changed after parsing is still read correctly.
+        let mut wf = Workflow::parse("t.yml", "a\nb\n", Limits::default());
+        wf.text.push_str("c\nd");
+        assert_eq!(wf.line(4), Some("d"));
+    }
+
+    #[test]
+    fn pos_at_counts_lines_and_characters() {
+        // The definition: newlines before the offset, characters since the last one.
+        fn reference(text: &str, offset: usize) -> Pos {
+            let offset = offset.min(text.len());
+            let before = text.get(..offset).unwrap_or("");
+            let line = before.matches('\n').count() + 1;
+            let start = before.rfind('\n').map_or(0, |i| i + 1);
+            let col = before[start..].chars().count() + 1;
+            Pos {
+                line: line as u32,
+                col: col as u32,
+            }
+        }
+        let texts = [
+            "",
+            "\n",
+            "a",
+            "ab\ncd\n",
+            "ab\ncd",
+            "é\n\n€x\r\ny",
+            "\n\nz\n\n",
+        ];
+        for t in texts {
+            let mut wf = Workflow::parse("t.yml", t, Limits::default());
+            for off in 0..=t.len() + 2 {
+                assert_eq!(wf.pos_at(off), reference(t, off), "{t:?} at {off}");
+            }
+            wf.text.push_str("\nmore é");
+            let t = wf.text.clone();
+            for off in 0..=t.len() + 1 {
+                assert_eq!(
+                    wf.pos_at(off),
+                    reference(&t, off),
+                    "{t:?} at {off} (changed)"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn job_and_step_nodes_come_from_the_tree() {
+        let text = "on: push\njobs:\n  1: not a job\n  a:\n    runs-on: x\n    steps:\n      - run: one\n      - uses: b@c\n        with: {k: v}\n  b: {runs-on: y}\n";
+        let wf = Workflow::parse("w.yml", text, Limits::default());
+        let a = wf.job("a").unwrap();
+        let node = wf.job_node(a).unwrap();
+        assert_eq!(node.pos, Pos { line: 5, col: 5 });
+        assert_eq!(node.get("runs-on").and_then(Node::str), Some("x"));
+        let step = wf.step_node(a, &a.steps[1]).unwrap();
+        assert_eq!(
+            step.get("with")
+                .and_then(|w| w.get("k"))
+                .and_then(Node::str),
+            Some("v")
+        );
+        let b = wf.job("b").unwrap();
+        assert_eq!(
+            wf.job_node(b)
+                .and_then(|n| n.get("runs-on"))
+                .and_then(Node::str),
+            Some("y")
+        );
+        assert!(wf.step_node(b, &a.steps[0]).is_none());
+        // A job of another workflow is not looked up by index alone.
+        let other = Workflow::parse("o.yml", "jobs:\n  a: {}\n", Limits::default());
+        assert!(wf.job_node(&other.jobs[0]).is_none());
+    }
+
+    #[test]
+    fn load_all_matches_load_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut paths = Vec::new();
+        for i in 0..40 {
+            let p = dir.path().join(format!("w{i:02}.yml"));
+            let jobs = "  j:\n    runs-on: x\n".repeat(1 + i % 7);
+            let text = match i % 5 {
+                0 => "on: [".to_string(), // a YAML error is a value, not an I/O error
+                _ => format!("name: w{i}\non: push\njobs:\n{jobs}"),
+            };
+            std::fs::write(&p, text).unwrap();
+            paths.push(p);
+        }
+        paths.insert(17, dir.path().join("missing.yml"));
+        let all = load_all(&paths, Limits::default());
+        assert_eq!(all.len(), paths.len());
+        for (p, got) in paths.iter().zip(&all) {
+            match (Workflow::load(p, Limits::default()), got) {
+                (Ok(want), Ok(got)) => assert_eq!(&want, got),
+                (Err(want), Err(got)) => assert_eq!(want.kind(), got.kind()),
+                (want, got) => panic!("{}: {want:?} vs {got:?}", p.display()),
+            }
+        }
+        assert!(all[17].is_err());
+        assert!(load_all(&[], Limits::default()).is_empty());
     }
 
     #[test]

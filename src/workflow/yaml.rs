@@ -255,16 +255,81 @@ fn limit(pos: Pos, message: String) -> YamlError {
     }
 }
 
-/// The key as a YAML 1.1 loader compares it: `on`, `yes` and `true` are one key.
-fn key_identity(key: &Node) -> String {
-    match &key.kind {
-        Kind::Scalar(s, Style::Plain) => match yaml11_bool(s) {
-            Some(b) => format!("bool:{b}"),
-            None => format!("str:{s}"),
-        },
-        Kind::Scalar(s, _) => format!("str:{s}"),
-        other => format!("node:{other:?}"),
+/// The key as a YAML 1.1 loader compares it: `on`, `yes` and `true` are one key; a plain
+/// and a quoted `x` are one key; a complex key equals only a structurally equal one.
+#[derive(Clone, Copy)]
+enum KeyId<'a> {
+    Bool(bool),
+    Str(&'a str),
+    Complex(&'a Kind),
+}
+
+impl<'a> KeyId<'a> {
+    fn of(key: &'a Node) -> KeyId<'a> {
+        match &key.kind {
+            Kind::Scalar(s, Style::Plain) => match yaml11_bool(s) {
+                Some(b) => KeyId::Bool(b),
+                None => KeyId::Str(s),
+            },
+            Kind::Scalar(s, _) => KeyId::Str(s),
+            other => KeyId::Complex(other),
+        }
     }
+}
+
+impl PartialEq for KeyId<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (KeyId::Bool(a), KeyId::Bool(b)) => a == b,
+            (KeyId::Str(a), KeyId::Str(b)) => a == b,
+            (KeyId::Complex(a), KeyId::Complex(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+// Equality on `Kind` is structural over strings, styles and positions: reflexive.
+impl Eq for KeyId<'_> {}
+
+impl std::hash::Hash for KeyId<'_> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        match self {
+            KeyId::Bool(b) => (0u8, b).hash(state),
+            KeyId::Str(s) => (1u8, s).hash(state),
+            // Rare: every complex key shares one bucket and is compared structurally.
+            KeyId::Complex(_) => 2u8.hash(state),
+        }
+    }
+}
+
+/// For each entry, the position of the first earlier key with the same identity.
+fn first_of_same_key(entries: &[Entry]) -> Vec<Option<Pos>> {
+    // Small mappings (nearly all of them) are scanned; large ones are hashed.
+    const SCAN_UP_TO: usize = 16;
+    let mut out = Vec::with_capacity(entries.len());
+    if entries.len() <= SCAN_UP_TO {
+        for (i, e) in entries.iter().enumerate() {
+            let id = KeyId::of(&e.key);
+            out.push(
+                entries[..i]
+                    .iter()
+                    .find(|x| KeyId::of(&x.key) == id)
+                    .map(|x| x.key.pos),
+            );
+        }
+    } else {
+        let mut seen: HashMap<KeyId<'_>, Pos> = HashMap::with_capacity(entries.len());
+        for e in entries {
+            match seen.entry(KeyId::of(&e.key)) {
+                std::collections::hash_map::Entry::Occupied(o) => out.push(Some(*o.get())),
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(e.key.pos);
+                    out.push(None);
+                }
+            }
+        }
+    }
+    out
 }
 
 fn key_label(key: &Node) -> String {
@@ -345,20 +410,16 @@ impl Builder {
                         },
                     });
                 }
-                let mut seen: HashMap<String, Pos> = HashMap::new();
-                for e in &entries {
-                    let id = key_identity(&e.key);
-                    if let Some(first) = seen.get(&id) {
+                for (e, first) in entries.iter().zip(first_of_same_key(&entries)) {
+                    if let Some(first) = first {
                         let d = Duplicate {
                             key: key_label(&e.key),
-                            first: *first,
+                            first,
                             second: e.key.pos,
                         };
                         if !self.duplicates.contains(&d) {
                             self.duplicates.push(d);
                         }
-                    } else {
-                        seen.insert(id, e.key.pos);
                     }
                 }
                 self.push_node(
@@ -573,6 +634,47 @@ mod tests {
         assert_eq!(d.duplicates[0].first, Pos { line: 1, col: 1 });
         assert_eq!(d.duplicates[0].second, Pos { line: 2, col: 1 });
         assert_eq!(d.duplicates[1].key, "x");
+    }
+
+    /// The duplicates of one mapping by the original string identity of a key.
+    fn duplicates_by_string_identity(entries: &[Entry]) -> Vec<Option<Pos>> {
+        let identity = |key: &Node| match &key.kind {
+            Kind::Scalar(s, Style::Plain) => match yaml11_bool(s) {
+                Some(b) => format!("bool:{b}"),
+                None => format!("str:{s}"),
+            },
+            Kind::Scalar(s, _) => format!("str:{s}"),
+            other => format!("node:{other:?}"),
+        };
+        let mut seen: HashMap<String, Pos> = HashMap::new();
+        entries
+            .iter()
+            .map(|e| {
+                let id = identity(&e.key);
+                let first = seen.get(&id).copied();
+                seen.entry(id).or_insert(e.key.pos);
+                first
+            })
+            .collect()
+    }
+
+    #[test]
+    fn key_identity_in_small_and_large_mappings() {
+        let small = "on: 1\ntrue: 2\n'true': 3\n\"x\": 4\nx: 5\nYes: 6\n? [a, b]\n: 7\n? [a, b]\n: 8\n? {k: v}\n: 9\nnull: 10\n~: 11\nx: 12\n";
+        let mut large = String::from(small);
+        for i in 0..40 {
+            large.push_str(&format!("k{}: {i}\n", i % 25));
+        }
+        large.push_str("? [a, b]\n: 99\nOFF: 1\nno: 2\n");
+        for text in [small.to_string(), large] {
+            let root = p(&text).root.unwrap();
+            let entries = root.entries();
+            assert_eq!(
+                first_of_same_key(entries),
+                duplicates_by_string_identity(entries),
+                "{text}"
+            );
+        }
     }
 
     #[test]

@@ -15,7 +15,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::required_no_paths::pattern_matches;
+use super::required_no_paths::ContextPattern;
 use crate::gates::{Context, Finding, Out, Rule, RuleInfo, Severity};
 use crate::workflow::{Job, Pos, Workflow, comment_of};
 
@@ -96,12 +96,32 @@ impl Rule for ContextInProtection {
                 .flat_map(|w| w.emitted_contexts().into_iter().map(|c| c.0))
                 .collect()
         });
-        let protection = cx.env.required_contexts.as_ref();
+        let protection: Option<Vec<ContextPattern<'_>>> = cx
+            .env
+            .required_contexts
+            .as_ref()
+            .map(|p| p.iter().map(|pat| ContextPattern::new(pat)).collect());
         let mut unknown_protection = false;
         for wf in cx.files {
+            // A job's declaration does not depend on the event: read it once per job.
+            let declared: Vec<Option<(Directive, Pos)>> =
+                wf.jobs.iter().map(|j| directive(wf, j)).collect();
+            // Without a base, a job without a declaration yields nothing for any context.
+            if base.is_none() && declared.iter().all(Option::is_none) {
+                continue;
+            }
+            let mut at = 0;
             for (ctx, job) in wf.emitted_contexts() {
+                // Contexts come job by job, in job order; the search is a fallback.
+                if !wf.jobs.get(at).is_some_and(|j| std::ptr::eq(j, job)) {
+                    at = wf
+                        .jobs
+                        .iter()
+                        .position(|j| std::ptr::eq(j, job))
+                        .unwrap_or(at);
+                }
                 let is_new = base.as_ref().map(|b| !b.contains(&ctx));
-                let d = directive(wf, job);
+                let d = declared.get(at).cloned().flatten();
                 match (&d, is_new) {
                     (None, Some(true)) => out.findings.push(Finding::new(
                         &INFO,
@@ -120,9 +140,9 @@ impl Rule for ContextInProtection {
                         format!("`bp-exempt` for `{ctx}` gives no reason"),
                         "write why the context is informational: `# bp-exempt: <reason>`",
                     )),
-                    (Some((Directive::Yes, pos)), new) if new != Some(false) => match protection {
+                    (Some((Directive::Yes, pos)), new) if new != Some(false) => match &protection {
                         None => unknown_protection = true,
-                        Some(p) if p.iter().any(|pat| pattern_matches(pat, &ctx)) => {}
+                        Some(p) if p.iter().any(|pat| pat.matches(&ctx)) => {}
                         Some(_) => out.findings.push(Finding::new(
                             &INFO,
                             wf,

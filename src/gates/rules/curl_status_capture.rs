@@ -32,51 +32,46 @@ static PATTERN: LazyLock<Option<Regex>> = LazyLock::new(|| {
 });
 
 /// The text with `\` + optional blanks + newline + leading blanks replaced by one space,
-/// and for each byte of the result the byte offset it came from.
-fn collapse(text: &str) -> (String, Vec<usize>) {
+/// and where each byte of the result came from: sorted `(result offset, text offset)`
+/// pairs, each valid up to the next one (the bytes in between map one to one).
+fn collapse(text: &str) -> (String, Vec<(usize, usize)>) {
     let bytes = text.as_bytes();
+    let blank = |b: u8| b == b' ' || b == b'\t';
     let mut out = String::with_capacity(text.len());
-    let mut map = Vec::with_capacity(text.len());
+    let mut map = vec![(0, 0)];
+    let mut copied = 0;
     let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'\\' {
-            let mut j = i + 1;
-            while j < bytes.len() && (bytes[j] == b' ' || bytes[j] == b'\t') {
+    while let Some(k) = text.get(i..).and_then(|rest| rest.find('\\')) {
+        let backslash = i + k;
+        let mut j = backslash + 1;
+        while j < bytes.len() && blank(bytes[j]) {
+            j += 1;
+        }
+        if j < bytes.len() && bytes[j] == b'\n' {
+            j += 1;
+            while j < bytes.len() && blank(bytes[j]) {
                 j += 1;
             }
-            if j < bytes.len() && bytes[j] == b'\n' {
-                j += 1;
-                while j < bytes.len() && (bytes[j] == b' ' || bytes[j] == b'\t') {
-                    j += 1;
-                }
-                out.push(' ');
-                map.push(i);
-                i = j;
-                continue;
-            }
+            // `backslash` and `j` are ASCII positions, so both are character boundaries.
+            out.push_str(&text[copied..backslash]);
+            map.push((out.len(), backslash));
+            out.push(' ');
+            map.push((out.len(), j));
+            copied = j;
+            i = j;
+        } else {
+            i = backslash + 1;
         }
-        // Copy one whole character.
-        let ch_len = text[i..].chars().next().map_or(1, char::len_utf8);
-        out.push_str(&text[i..i + ch_len]);
-        for k in 0..ch_len {
-            map.push(i + k);
-        }
-        i += ch_len;
     }
+    out.push_str(&text[copied..]);
     (out, map)
 }
 
-/// The 1-based line and column (in characters) of a byte offset.
-pub(crate) fn pos_of(text: &str, offset: usize) -> Pos {
-    let offset = offset.min(text.len());
-    let before = text.get(..offset).unwrap_or("");
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    let col = before[line_start..].chars().count() + 1;
-    Pos {
-        line: u32::try_from(line).unwrap_or(u32::MAX),
-        col: u32::try_from(col).unwrap_or(u32::MAX),
-    }
+/// The text offset a byte offset of [`collapse`]'s result came from.
+fn source_offset(map: &[(usize, usize)], offset: usize) -> usize {
+    let at = map.partition_point(|&(o, _)| o <= offset);
+    map.get(at.wrapping_sub(1))
+        .map_or(0, |&(o, src)| src + (offset - o))
 }
 
 /// Every polluting site in a workflow: position and the collapsed snippet (≤ 160 chars).
@@ -84,10 +79,15 @@ pub fn sites(wf: &Workflow) -> Vec<(Pos, String)> {
     let Some(re) = PATTERN.as_ref() else {
         return Vec::new();
     };
+    // Every match contains both literals, and collapsing never creates one (it only
+    // removes blanks, backslashes and newlines, and inserts a space): skip files without.
+    if !(wf.text.contains("%{http_code}") && wf.text.contains("curl")) {
+        return Vec::new();
+    }
     let (collapsed, map) = collapse(&wf.text);
     re.find_iter(&collapsed)
         .map(|m| {
-            let offset = map.get(m.start()).copied().unwrap_or(0);
+            let offset = source_offset(&map, m.start());
             let snippet: String = m
                 .as_str()
                 .split_whitespace()
@@ -96,7 +96,7 @@ pub fn sites(wf: &Workflow) -> Vec<(Pos, String)> {
                 .chars()
                 .take(160)
                 .collect();
-            (pos_of(&wf.text, offset), snippet)
+            (wf.pos_at(offset), snippet)
         })
         .collect()
 }
@@ -118,6 +118,65 @@ impl Rule for CurlStatusCapture {
                     ),
                     FIX,
                 ));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The per-byte form of [`collapse`]: the result and, for every byte of it, its source.
+    fn collapse_per_byte(text: &str) -> (String, Vec<usize>) {
+        let bytes = text.as_bytes();
+        let (mut out, mut map) = (String::new(), Vec::new());
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] == b'\\' {
+                let mut j = i + 1;
+                while j < bytes.len() && (bytes[j] == b' ' || bytes[j] == b'\t') {
+                    j += 1;
+                }
+                if j < bytes.len() && bytes[j] == b'\n' {
+                    j += 1;
+                    while j < bytes.len() && (bytes[j] == b' ' || bytes[j] == b'\t') {
+                        j += 1;
+                    }
+                    out.push(' ');
+                    map.push(i);
+                    i = j;
+                    continue;
+                }
+            }
+            let n = text[i..].chars().next().map_or(1, char::len_utf8);
+            out.push_str(&text[i..i + n]);
+            map.extend(i..i + n);
+            i += n;
+        }
+        (out, map)
+    }
+
+    #[test]
+    fn collapse_maps_every_byte_to_its_source() {
+        let texts = [
+            "",
+            "\\",
+            "\\\n",
+            "a \\\n  b",
+            "a\\ \t\n\tb\\\nc",
+            "\\\\\n x",
+            "\\\n\\\n\\\ny",
+            "é \\\n ü\\x \\ \n€\\",
+            "no continuation \\ here\n",
+            "trailing \\   ",
+        ];
+        for t in texts {
+            let (out, map) = collapse(t);
+            let (want, want_map) = collapse_per_byte(t);
+            assert_eq!(out, want, "{t:?}");
+            for (o, src) in want_map.iter().enumerate() {
+                assert_eq!(source_offset(&map, o), *src, "{t:?} at {o}");
             }
         }
     }

@@ -131,7 +131,11 @@ impl Rule for GiteaCompat {
                 if v.starts_with("docker://") || v.starts_with("./") || v.starts_with("../") {
                     continue;
                 }
-                if is_match(&CROSS_REPO_USES, v) {
+                // The pattern needs two `/` and an `@`: most references have one `/`.
+                if v.bytes().filter(|&b| b == b'/').nth(1).is_some()
+                    && v.contains('@')
+                    && is_match(&CROSS_REPO_USES, v)
+                {
                     out.findings.push(f(
                         u.pos,
                         format!("rule 5: `uses: {v}` is a cross-repository composite action path; Gitea resolves it on github.com and gets a 404"),
@@ -148,7 +152,7 @@ impl Rule for GiteaCompat {
                     .and_then(|e| e.get("GITHUB_SERVER_URL"))
                     .is_some();
                 if !has_server_url {
-                    let pos = super::curl_status_capture::pos_of(&wf.text, m.start());
+                    let pos = wf.pos_at(m.start());
                     out.findings.push(
                         f(
                             pos,
@@ -162,7 +166,10 @@ impl Rule for GiteaCompat {
             // Rule 10 (once per file).
             'steps: for job in &wf.jobs {
                 for s in &job.steps {
+                    // Both patterns contain these literals; most scripts have neither.
                     if let Some(run) = &s.run
+                        && run.value.contains("pipefail")
+                        && run.value.contains("docker")
                         && is_match(&PIPEFAIL, &run.value)
                         && is_match(&DOCKER_INFO_HEAD, &run.value)
                     {

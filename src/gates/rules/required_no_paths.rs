@@ -29,19 +29,39 @@ pub fn is_glob(p: &str) -> bool {
     p.contains(['*', '?', '[', '{'])
 }
 
+/// A required-context pattern, compiled once for many contexts: it matches a context
+/// exactly, or as a glob the way Gitea matches one (a glob that does not compile matches
+/// only exactly).
+pub struct ContextPattern<'a> {
+    text: &'a str,
+    glob: Option<globset::GlobMatcher>,
+}
+
+impl<'a> ContextPattern<'a> {
+    pub fn new(pattern: &'a str) -> ContextPattern<'a> {
+        let glob = is_glob(pattern)
+            .then(|| {
+                globset::GlobBuilder::new(pattern)
+                    .literal_separator(false)
+                    .build()
+                    .ok()
+            })
+            .flatten()
+            .map(|g| g.compile_matcher());
+        ContextPattern {
+            text: pattern,
+            glob,
+        }
+    }
+
+    pub fn matches(&self, context: &str) -> bool {
+        self.text == context || self.glob.as_ref().is_some_and(|g| g.is_match(context))
+    }
+}
+
 /// Whether a required-context pattern matches a context (exact, or glob as Gitea does).
 pub fn pattern_matches(pattern: &str, context: &str) -> bool {
-    if pattern == context {
-        return true;
-    }
-    if !is_glob(pattern) {
-        return false;
-    }
-    globset::GlobBuilder::new(pattern)
-        .literal_separator(false)
-        .build()
-        .map(|g| g.compile_matcher().is_match(context))
-        .unwrap_or(false)
+    pattern == context || (is_glob(pattern) && ContextPattern::new(pattern).matches(context))
 }
 
 /// The filters that can keep a workflow from running, as `(on.EVENT.KEY, filter)`.
@@ -75,9 +95,10 @@ pub fn required_workflows(
         .map(|w| w.emitted_contexts().into_iter().map(|c| c.0).collect())
         .collect();
     for pattern in required {
+        let compiled = ContextPattern::new(pattern);
         let mut matched = false;
         for (i, ctxs) in emitted.iter().enumerate() {
-            if ctxs.iter().any(|c| pattern_matches(pattern, c)) {
+            if ctxs.iter().any(|c| compiled.matches(c)) {
                 hit.insert(i);
                 matched = true;
             }
@@ -150,6 +171,49 @@ impl Rule for RequiredNoPaths {
                     ),
                     "remove the filter and decide inside the job instead (a first step that checks the changed paths and exits 0 early)",
                 ));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compiled_patterns_match_like_pattern_matches() {
+        let contexts = [
+            "ci / build (pull_request)",
+            "ci / build (push)",
+            "docs/x / y (push)",
+            "a\nb / c (push)",
+            "",
+            "*",
+            "[",
+        ];
+        let patterns = [
+            "*",
+            "ci / *",
+            "ci / build (pull_request)",
+            "*(push)",
+            "docs/* / ? (push)",
+            "[",
+            "{a,b",
+            "a*",
+            "",
+            "ci / {build,test} (push)",
+        ];
+        for p in patterns {
+            let compiled = ContextPattern::new(p);
+            for c in contexts {
+                let want = p == c
+                    || (is_glob(p)
+                        && globset::GlobBuilder::new(p)
+                            .literal_separator(false)
+                            .build()
+                            .is_ok_and(|g| g.compile_matcher().is_match(c)));
+                assert_eq!(compiled.matches(c), want, "{p:?} {c:?}");
+                assert_eq!(pattern_matches(p, c), want, "{p:?} {c:?}");
             }
         }
     }

@@ -41,11 +41,13 @@ const DOCKER_ACTIONS: [&str; 4] = [
 /// Why a job needs docker: a description and where.
 pub fn docker_use(job: &Job) -> Option<(String, Pos)> {
     for step in &job.steps {
+        // Every match contains `docker`: a script without it is skipped unread.
         if let Some(run) = &step.run
+            && run.value.contains("docker")
             && let Some(re) = DOCKER_CMD.as_ref()
         {
             for line in run.value.lines() {
-                if line.trim_start().starts_with('#') {
+                if !line.contains("docker") || line.trim_start().starts_with('#') {
                     continue;
                 }
                 if let Some(m) = re.find(line) {

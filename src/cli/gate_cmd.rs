@@ -118,8 +118,8 @@ pub async fn lint(
     })?;
     let limits = Limits::default();
     let mut files = Vec::with_capacity(found.len());
-    for p in &found {
-        let wf = Workflow::load(p, limits).map_err(|e| Error::Io {
+    for (p, loaded) in found.iter().zip(workflow::load_all(&found, limits)) {
+        let wf = loaded.map_err(|e| Error::Io {
             path: p.display().to_string(),
             message: format!("cannot read the workflow file: {e}"),
         })?;

@@ -680,53 +680,15 @@ pub fn comment_of(line: &str) -> Option<&str> {
     None
 }
 
-/// [`Workflow::load`] for many files at once, on up to
-/// [`std::thread::available_parallelism`] threads: each file is read and parsed by one
-/// thread, and the results come back in the order of `paths` (the same values a
-/// one-after-another loop over [`Workflow::load`] gives). A caller that stops at the first
-/// error stops at the same path as that loop would. The calling thread takes part; if no
-/// helper thread can be started, it does all the work itself.
+/// [`Workflow::load`] for many files at once on rayon's thread pool (one thread per core):
+/// the results come back in the order of `paths` (the same values a one-after-another loop
+/// over [`Workflow::load`] gives), so a caller that stops at the first error stops at the
+/// same path as that loop would.
 pub fn load_all(paths: &[PathBuf], limits: Limits) -> Vec<std::io::Result<Workflow>> {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-
-    let threads = std::thread::available_parallelism()
-        .map_or(1, std::num::NonZeroUsize::get)
-        .min(paths.len());
-    if threads <= 1 {
-        return paths.iter().map(|p| Workflow::load(p, limits)).collect();
-    }
-    // Files differ in size, so each thread takes the next unread path when it is done.
-    let next = AtomicUsize::new(0);
-    let work = || {
-        let mut done = Vec::new();
-        loop {
-            let i = next.fetch_add(1, Ordering::Relaxed);
-            let Some(p) = paths.get(i) else { break };
-            done.push((i, Workflow::load(p, limits)));
-        }
-        done
-    };
-    let mut slots: Vec<Option<std::io::Result<Workflow>>> =
-        std::iter::repeat_with(|| None).take(paths.len()).collect();
-    std::thread::scope(|s| {
-        let helpers: Vec<_> = (1..threads)
-            .filter_map(|_| std::thread::Builder::new().spawn_scoped(s, work).ok())
-            .collect();
-        let mut parts = vec![work()];
-        for h in helpers {
-            match h.join() {
-                Ok(part) => parts.push(part),
-                Err(panic) => std::panic::resume_unwind(panic),
-            }
-        }
-        for (i, r) in parts.into_iter().flatten() {
-            slots[i] = Some(r);
-        }
-    });
-    slots
-        .into_iter()
-        .zip(paths)
-        .map(|(r, p)| r.unwrap_or_else(|| Workflow::load(p, limits)))
+    use rayon::prelude::*;
+    paths
+        .par_iter()
+        .map(|p| Workflow::load(p, limits))
         .collect()
 }
 

@@ -325,3 +325,21 @@ fn discover_prefers_forge_directories_and_sorts() {
     assert_eq!(found.len(), 1);
     assert!(discover(&[root.join("missing")]).is_err());
 }
+
+#[test]
+fn a_string_tag_makes_a_plain_scalar_a_string_and_core_tags_do_not() {
+    use mergeward::workflow::Style;
+    // `!!str yes` is the string "yes" (PyYAML): no longer the YAML 1.1 boolean.
+    assert_eq!(coe("!!str yes").style, Some(Style::Quoted));
+    assert!(!coe("!!str yes").is_yaml11_true());
+    assert!(
+        coe("!!str yes").flip_truth(),
+        "the pre-flip string rule: 'yes' is true"
+    );
+    // Core scalar tags keep the plain reading.
+    assert_eq!(coe("!!bool yes").style, Some(Style::Plain));
+    assert!(coe("!!bool yes").is_yaml11_true());
+    // A quoted `on` key is the string "on" as before; `!!str on` too.
+    let w = wf("!!str on: push\njobs: {}\n");
+    assert!(w.on.is_some_and(|t| t.event("push").is_some()));
+}

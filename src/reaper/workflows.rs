@@ -3,21 +3,22 @@
 //! outcome.
 //!
 //! The original read workflows with PyYAML (YAML 1.1): a plain `on:` key is the boolean
-//! `true`, and `yes/no/on/off` (any case variant PyYAML knows) are booleans. saphyr is a YAML
-//! 1.2 parser, so scalars are loaded unresolved (with their style) and resolved here by the
-//! 1.1 rules: a plain `on`, `yes` or `true` key is the boolean `true`; a quoted `"on"` is the
-//! string `on`. The trigger block is the string key `on` if present, else a boolean `true`
-//! key — the original's lookup order.
+//! `true`, and `yes/no/on/off` (any case variant PyYAML knows) are booleans. The workflow
+//! model's tree ([`crate::workflow::yaml`], bounded like every workflow read) keeps each
+//! scalar's text and style, and scalars are resolved here by the 1.1 rules: a plain `on`,
+//! `yes` or `true` key is the boolean `true`; a quoted `"on"` (or `!!str on`) is the string
+//! `on`. The trigger block is the string key `on` if present, else a boolean `true` key —
+//! the original's lookup order.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use saphyr::{ScalarStyle, Tag, Yaml, YamlLoader};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::forge::WorkflowFiles;
 use crate::forge::commits::{MAX_WORKFLOW_BYTES, WORKFLOW_DIRS, is_workflow_file};
+use crate::workflow::yaml::{self, Kind, Limits, Node, Style};
 
 /// A scalar resolved by YAML 1.1 (PyYAML `safe_load`) rules.
 #[derive(Debug, Clone, PartialEq)]
@@ -61,25 +62,16 @@ fn is_number_11(s: &str) -> bool {
     mantissa_ok && exp_ok
 }
 
-/// Resolves a scalar's text by the YAML 1.1 rules PyYAML applies to plain scalars.
-pub fn resolve_11(text: &str, style: ScalarStyle, tag: Option<&Tag>) -> Scalar11 {
-    if let Some(t) = tag {
-        match t.suffix.as_str() {
-            "str" => return Scalar11::Str(text.to_string()),
-            "null" => return Scalar11::Null,
-            "bool" | "int" | "float" => {}
-            _ => return Scalar11::Str(text.to_string()),
-        }
-    } else if style != ScalarStyle::Plain {
+/// Resolves a scalar's text by the YAML 1.1 rules PyYAML applies to plain scalars; quoted,
+/// block and string-tagged scalars are strings.
+pub fn resolve_11(text: &str, style: Style) -> Scalar11 {
+    if style != Style::Plain {
         return Scalar11::Str(text.to_string());
     }
+    if let Some(b) = yaml::yaml11_bool(text) {
+        return Scalar11::Bool(b);
+    }
     match text {
-        "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => {
-            Scalar11::Bool(true)
-        }
-        "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => {
-            Scalar11::Bool(false)
-        }
         "" | "~" | "null" | "Null" | "NULL" => Scalar11::Null,
         s if is_number_11(s) => Scalar11::Number(s.to_string()),
         s => Scalar11::Str(s.to_string()),
@@ -87,26 +79,18 @@ pub fn resolve_11(text: &str, style: ScalarStyle, tag: Option<&Tag>) -> Scalar11
 }
 
 /// A node's scalar value under YAML 1.1 rules (`None` for collections).
-fn scalar(node: &Yaml<'_>) -> Option<Scalar11> {
-    match node {
-        Yaml::Representation(text, style, tag) => Some(resolve_11(text, *style, tag.as_deref())),
-        Yaml::Tagged(_, inner) => scalar(inner),
+fn scalar(node: &Node) -> Option<Scalar11> {
+    match &node.kind {
+        Kind::Scalar(text, style) => Some(resolve_11(text, *style)),
         _ => None,
     }
 }
 
-fn untag<'a, 'b>(node: &'a Yaml<'b>) -> &'a Yaml<'b> {
-    match node {
-        Yaml::Tagged(_, inner) => untag(inner),
-        n => n,
-    }
-}
-
-fn describe(node: &Yaml<'_>) -> (String, &'static str) {
-    match untag(node) {
-        Yaml::Sequence(_) => ("[…]".into(), "list"),
-        Yaml::Mapping(_) => ("{…}".into(), "mapping"),
-        n => match scalar(n) {
+fn describe(node: &Node) -> (String, &'static str) {
+    match &node.kind {
+        Kind::Seq(_) => ("[…]".into(), "list"),
+        Kind::Map(_) => ("{…}".into(), "mapping"),
+        Kind::Scalar(..) => match scalar(node) {
             Some(Scalar11::Null) | None => ("None".into(), "null"),
             Some(Scalar11::Bool(b)) => (if b { "True" } else { "False" }.into(), "bool"),
             Some(Scalar11::Number(s)) => (s, "number"),
@@ -134,21 +118,21 @@ impl PushTrigger {
 }
 
 /// `has_push_trigger` of the original, on a 1.1-resolved value (`None`: no `on:` at all).
-pub fn classify_on(on: Option<&Yaml<'_>>) -> PushTrigger {
+pub fn classify_on(on: Option<&Node>) -> PushTrigger {
     let Some(node) = on else {
         return PushTrigger::Ambiguous {
             value: "None".into(),
             kind: "null",
         };
     };
-    let is_push = |n: &Yaml<'_>| scalar(n) == Some(Scalar11::Str("push".into()));
-    match untag(node) {
-        Yaml::Sequence(items) => yes_no(items.iter().any(is_push)),
-        Yaml::Mapping(map) => yes_no(map.keys().any(is_push)),
-        n => match scalar(n) {
+    let is_push = |n: &Node| scalar(n) == Some(Scalar11::Str("push".into()));
+    match &node.kind {
+        Kind::Seq(items) => yes_no(items.iter().any(is_push)),
+        Kind::Map(entries) => yes_no(entries.iter().any(|e| is_push(&e.key))),
+        Kind::Scalar(..) => match scalar(node) {
             Some(Scalar11::Str(s)) => yes_no(s == "push"),
             _ => {
-                let (value, kind) = describe(n);
+                let (value, kind) = describe(node);
                 PushTrigger::Ambiguous { value, kind }
             }
         },
@@ -174,44 +158,26 @@ pub enum Unreadable {
     NotAMapping,
 }
 
-/// Parses one workflow file.
+/// Parses one workflow file (bounded: a file over the workflow model's limits is a parse
+/// error, skipped with a warning like any other).
 pub fn parse_workflow(text: &str) -> std::result::Result<Parsed, Unreadable> {
-    let mut loader: YamlLoader<'_, Yaml<'_>> = YamlLoader::default();
-    loader.early_parse(false);
-    let mut parser = saphyr_parser::Parser::new_from_str(text);
-    parser
-        .load(&mut loader, true)
-        .map_err(|e| Unreadable::Parse(e.to_string()))?;
-    if let Some(e) = loader.error() {
-        return Err(Unreadable::Parse(e.to_string()));
-    }
-    let docs = loader.into_documents();
-    let doc = match docs.as_slice() {
-        [] => return Err(Unreadable::NotAMapping),
-        [one] => one,
-        more => {
-            return Err(Unreadable::Parse(format!(
-                "expected a single document, found {}",
-                more.len()
-            )));
-        }
-    };
-    let Yaml::Mapping(map) = untag(doc) else {
+    let doc = yaml::parse(text, Limits::default()).map_err(|e| Unreadable::Parse(e.to_string()))?;
+    let Some(root) = doc.root.filter(Node::is_map) else {
         return Err(Unreadable::NotAMapping);
     };
-    let key_is = |k: &Yaml<'_>, want: &Scalar11| scalar(k).as_ref() == Some(want);
-    let name = map
-        .iter()
-        .find(|(k, _)| key_is(k, &Scalar11::Str("name".into())))
-        .and_then(|(_, v)| match scalar(v) {
-            Some(Scalar11::Str(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
-            _ => None,
-        });
-    let on = map
-        .iter()
-        .find(|(k, _)| key_is(k, &Scalar11::Str("on".into())))
-        .or_else(|| map.iter().find(|(k, _)| key_is(k, &Scalar11::Bool(true))))
-        .map(|(_, v)| v);
+    // Of duplicate keys the last one counts, as in PyYAML's dict.
+    let last = |want: &Scalar11| {
+        root.entries()
+            .iter()
+            .rev()
+            .find(|e| scalar(&e.key).as_ref() == Some(want))
+            .map(|e| &e.value)
+    };
+    let name = last(&Scalar11::Str("name".into())).and_then(|v| match scalar(v) {
+        Some(Scalar11::Str(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
+        _ => None,
+    });
+    let on = last(&Scalar11::Str("on".into())).or_else(|| last(&Scalar11::Bool(true)));
     Ok(Parsed {
         name,
         push: classify_on(on),

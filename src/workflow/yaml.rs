@@ -39,6 +39,8 @@ impl std::fmt::Display for Pos {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Style {
     Plain,
+    /// Single- or double-quoted, or a plain scalar tagged as a string (`!!str yes`): either
+    /// way a string, never a YAML 1.1 boolean, null or number.
     Quoted,
     /// `|` or `>` block scalar.
     Block,
@@ -472,11 +474,18 @@ impl Builder {
                     });
                 }
             }
-            Event::Scalar(text, style, anchor, _tag) => {
+            Event::Scalar(text, style, anchor, tag) => {
                 self.add_nodes(1, pos)?;
+                // A tag other than the core !!bool/!!int/!!float/!!null makes a plain scalar
+                // a string (`on: !!str push`, `x: !!str yes`), as PyYAML reads it.
+                let string_tag = tag.as_ref().is_some_and(|t| {
+                    !matches!(t.suffix.as_str(), "bool" | "int" | "float" | "null")
+                });
                 let style = match style {
-                    ScalarStyle::Plain => Style::Plain,
-                    ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted => Style::Quoted,
+                    ScalarStyle::Plain if !string_tag => Style::Plain,
+                    ScalarStyle::Plain | ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted => {
+                        Style::Quoted
+                    }
                     _ => Style::Block,
                 };
                 self.push_node(

@@ -278,6 +278,14 @@ pub const KEYS: &[KeyDef] = &[
         help: "candidates read concurrently (one FIFO window)",
     },
     KeyDef {
+        key: "queue.stale_pending_hours",
+        flag: None,
+        envs: &["MERGEWARD_STALE_PENDING_HOURS"],
+        kind: Kind::Int(8760),
+        default: Some("6"),
+        help: "a PR whose required CI has been pending longer than this (by its statuses' timestamps) no longer holds back updates of other PRs; 0 = never (it never blocks merges either way: only green merges)",
+    },
+    KeyDef {
         key: "queue.update_style",
         flag: None,
         envs: &["MERGEWARD_UPDATE_STYLE", "UPDATE_STYLE"],

@@ -407,7 +407,9 @@ async fn a_merge_and_an_update_never_happen_in_the_same_tick() {
 async fn no_pr_is_updated_while_a_current_one_waits_for_its_ci() {
     use mergeward::sim::{PullSpec, StatusSpec};
     for kind in FLAVORS {
-        let s = approve(queue_scenario(kind).pr(PullSpec::new(1)), 1)
+        // The pending status was posted 30 minutes ago: CI in flight.
+        let recent = chrono::Utc::now() - chrono::Duration::minutes(30);
+        let s = approve(queue_scenario(kind).epoch(recent).pr(PullSpec::new(1)), 1)
             .status(StatusSpec::pr(1, CI, "pending"));
         let s = ready_spec(s, PullSpec::new(2).behind());
         let w = World::start(kind, s).await;
@@ -420,6 +422,40 @@ async fn no_pr_is_updated_while_a_current_one_waits_for_its_ci() {
             r.notes
         );
         w.assert_mutations("no churn", &[]);
+        w.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn ci_stuck_pending_does_not_hold_back_the_other_prs_forever() {
+    use mergeward::sim::{PullSpec, StatusSpec};
+    for kind in FLAVORS {
+        // The pending status is a day old (the simulator's default clock): stuck, as Gitea
+        // leaves some cancelled runs. #2 is updated; #1 still never merges.
+        let s = approve(queue_scenario(kind).pr(PullSpec::new(1)), 1)
+            .status(StatusSpec::pr(1, CI, "pending"));
+        let s = ready_spec(s, PullSpec::new(2).behind());
+        let w = World::start(kind, s).await;
+        let h2 = w.head(2);
+        let r = w.tick().await;
+        assert_eq!(
+            r.outcome,
+            TickOutcome::Updated { pr: 2 },
+            "{kind}: {:?}",
+            r.notes
+        );
+        assert!(
+            r.notes
+                .iter()
+                .any(|n| n.contains("#1's required CI has been pending for more than 6 h")),
+            "{kind}: {:?}",
+            r.notes
+        );
+        assert_eq!(decision_of(&r, 1).0, "wait", "{kind}");
+        w.assert_mutations(
+            "the update only",
+            &[updated(2, &h2), commented(2, "updated this branch")],
+        );
         w.shutdown().await;
     }
 }

@@ -49,6 +49,10 @@ pub fn settings(cfg: &Config) -> QueueSettings {
         .bool("queue.allow_no_required_contexts")
         .unwrap_or(false);
     s.post_status = cfg.bool("queue.post_status").unwrap_or(false);
+    s.stale_pending = match cfg.int("queue.stale_pending_hours").unwrap_or(6) {
+        0 => None,
+        h => i64::try_from(h).ok().map(chrono::Duration::hours),
+    };
     s.window = cfg
         .int("queue.concurrency")
         .and_then(|n| usize::try_from(n).ok())

@@ -54,6 +54,9 @@ pub struct QueueSettings {
     pub post_status: bool,
     /// Candidates evaluated concurrently per window.
     pub window: usize,
+    /// A pending required context older than this stops counting as "CI in flight"
+    /// (`None`: never). Gitea leaves some cancelled runs pending forever.
+    pub stale_pending: Option<chrono::Duration>,
 }
 
 impl QueueSettings {
@@ -76,6 +79,7 @@ impl QueueSettings {
             allow_no_required_contexts: false,
             post_status: false,
             window: 16,
+            stale_pending: Some(chrono::Duration::hours(6)),
         }
     }
 }
@@ -894,12 +898,51 @@ impl<F: Forge> Tick<'_, F> {
             }
         }
         // A PR that contains the base and only waits for CI to finish is "in flight": it will
-        // likely merge next, and updating others now would only churn their CI.
-        let in_flight = evaluated.iter().find(|(d, _)| {
-            matches!(&d.reason, Reason::RequiredNotGreen { contexts }
-                if contexts.iter().all(|(_, s)| s == "pending" || s == "missing")
-                    && contexts.iter().any(|(_, s)| s == "pending"))
-        });
+        // likely merge next, and updating others now would only churn their CI. CI pending
+        // for longer than `stale_pending` is stuck, not in flight: it must not hold back
+        // every other PR forever.
+        let now = chrono::Utc::now();
+        fn waits_for_ci(d: &Decision) -> Vec<&str> {
+            match &d.reason {
+                Reason::RequiredNotGreen { contexts }
+                    if contexts
+                        .iter()
+                        .all(|(_, s)| s == "pending" || s == "missing") =>
+                {
+                    contexts
+                        .iter()
+                        .filter(|(_, s)| s == "pending")
+                        .map(|(n, _)| n.as_str())
+                        .collect::<Vec<_>>()
+                }
+                _ => Vec::new(),
+            }
+        }
+        let mut in_flight = None;
+        for (d, c) in &evaluated {
+            let pending = waits_for_ci(d);
+            if pending.is_empty() {
+                continue;
+            }
+            let stale = self.settings.stale_pending.is_some_and(|limit| {
+                pending
+                    .iter()
+                    .all(|ctx| pending_age(c, ctx, now).is_some_and(|age| age > limit))
+            });
+            if stale {
+                report.notes.push(format!(
+                    "#{}'s required CI has been pending for more than {} h (queue.stale_pending_hours): stuck, not in flight; it does not hold back updates of other PRs",
+                    d.pr.0,
+                    self.settings
+                        .stale_pending
+                        .map(|l| l.num_hours())
+                        .unwrap_or_default()
+                ));
+                continue;
+            }
+            in_flight = Some((d, c));
+            break;
+        }
         if !acted && let Some((d, _)) = in_flight {
             report.notes.push(format!(
                 "#{} waits for CI on the current base; no other PR is updated meanwhile",
@@ -1243,4 +1286,21 @@ pub fn annotate(level: &str, msg: &str) {
         let one_line = msg.replace('\n', " ");
         eprintln!("::{level}::{one_line}");
     }
+}
+
+/// How long a required context of a candidate has been pending, by the timestamp of its
+/// latest report (`None` when the forge gave none, or an unreadable one: then it counts as
+/// fresh, the conservative reading for "in flight").
+fn pending_age(
+    c: &CandidateState,
+    context: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Option<chrono::Duration> {
+    let r = c
+        .statuses
+        .latest
+        .get(&crate::forge::ContextName(context.to_string()))?;
+    let at = r.updated_at.as_deref().or(r.created_at.as_deref())?;
+    let at = chrono::DateTime::parse_from_rfc3339(at.trim()).ok()?;
+    Some(now - at.with_timezone(&chrono::Utc))
 }

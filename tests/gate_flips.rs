@@ -493,11 +493,7 @@ async fn status_api_error_blocks_and_is_undecided() {
     let sim = Sim::start(sc).await.unwrap();
     sim.inject(Fault::new(
         "/repos/{owner}/{repo}/commits/{ref}/statuses",
-        FaultAction::Status {
-            code: 500,
-            body: None,
-            headers: vec![],
-        },
+        common::queue::http(500, None),
     ));
     let (r, _) = verify_with(&sim, ForgeKind::Gitea, &opts(2)).await;
     // One entry per commit whose statuses could not be read, plus "nothing examined".
@@ -517,11 +513,7 @@ async fn commit_list_error_blocks_and_is_undecided() {
     let sim = Sim::start(gitea("1.22.6", 3)).await.unwrap();
     sim.inject(Fault::new(
         "/repos/{owner}/{repo}/commits",
-        FaultAction::Status {
-            code: 503,
-            body: None,
-            headers: vec![],
-        },
+        common::queue::http(503, None),
     ));
     let (r, _) = verify_with(&sim, ForgeKind::Gitea, &opts(5)).await;
     assert_eq!(r.runs.len(), 1);
@@ -689,11 +681,7 @@ async fn a_log_fetch_error_on_success_blocks_as_undecided() {
     let sim = Sim::start(sc).await.unwrap();
     sim.inject(Fault::new(
         "/{owner}/{repo}/actions/runs/{run}/jobs/{job}/logs",
-        FaultAction::Status {
-            code: 502,
-            body: None,
-            headers: vec![],
-        },
+        common::queue::http(502, None),
     ));
     let (r, _) = verify_with(&sim, ForgeKind::Gitea, &opts(1)).await;
     assert_eq!(r.runs[0].verdict, RunVerdict::Masked);
@@ -759,11 +747,7 @@ async fn github_log_redirect_failure_blocks() {
     let (sim, _) = github_runs([CLEAN, CLEAN]).await;
     sim.inject(Fault::new(
         "/_sim/signed-logs/{job_id}",
-        FaultAction::Status {
-            code: 403,
-            body: Some("expired".into()),
-            headers: vec![],
-        },
+        common::queue::http(403, Some("expired")),
     ));
     let (r, _) = verify_with(&sim, ForgeKind::GitHub, &opts(2)).await;
     assert_eq!(r.runs.len(), 2);

@@ -228,11 +228,7 @@ async fn an_unreadable_forge_is_could_not_decide() {
     let sim = Sim::start(repo(CLEAN, &["ci.yml"])).await.unwrap();
     sim.inject(Fault::new(
         "/repos/{owner}/{repo}/commits/{ref}/statuses",
-        FaultAction::Status {
-            code: 500,
-            body: None,
-            headers: vec![],
-        },
+        common::queue::http(500, None),
     ));
     let dir = tempfile::tempdir().unwrap();
     let o = flips(&sim, dir.path(), &["--format", "json", "--trees", "forge"]).await;

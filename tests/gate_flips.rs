@@ -656,9 +656,6 @@ async fn a_target_url_on_another_host_is_never_fetched_and_blocks() {
         r.warnings
     );
     // Another repository's job link on the same forge is refused too.
-    sim.with_state(|s| {
-        s.statuses.clear();
-    });
     let sim2 = Sim::start(gitea("1.22.6", 2).status(
         StatusSpec::sha("main", CTX, "success").target_url("/other/repo/actions/runs/1/jobs/0"),
     ))
@@ -869,4 +866,103 @@ async fn recent_push_runs_take_precedence_over_the_pr_head() {
     let r = verify_filtered(sc, &filtered_flip()).await;
     assert!(r.blocked() && !r.proved_on_head);
     assert_eq!(r.runs[0].verdict, RunVerdict::Masked);
+}
+
+// ---------------------------------------------------------------- review fixes --------
+
+#[test]
+fn a_step_group_that_is_not_a_run_block_is_still_read() {
+    // Only Gitea's `::group::Run <script>` header opens the skipped script source.
+    let log = "::group::Running tests\n--- FAIL: TestInGroup\n::endgroup::\n";
+    assert_eq!(fail_markers(log), vec!["--- FAIL: TestInGroup"]);
+    let gh = "##[group]Running tests\n--- FAIL: TestGh\n##[endgroup]\n";
+    assert_eq!(fail_markers(gh), vec!["--- FAIL: TestGh"]);
+}
+
+#[test]
+fn a_log_that_ends_inside_a_run_block_fails_closed() {
+    let log = "::group::Run make test\nmake test\n--- FAIL: hidden?\n";
+    let s = fail_markers(log);
+    assert_eq!(s.len(), 1, "{s:?}");
+    assert!(
+        s[0].contains("ends inside a ::group::Run block; 2 line(s)"),
+        "{s:?}"
+    );
+    // A closed block at the end is fine.
+    assert!(fail_markers("::group::Run make\nmake\n::endgroup::\n").is_empty());
+}
+
+#[tokio::test]
+async fn an_empty_or_html_log_is_not_a_clean_run() {
+    for (log, why) in [
+        ("\n  \n", "the log is empty"),
+        ("<html>login</html>", "HTML page"),
+    ] {
+        let sc = run_on(gitea("1.22.6", 2), 0, "success", log);
+        let sim = Sim::start(sc).await.unwrap();
+        if log.starts_with("<html>") {
+            sim.inject(Fault::new(
+                "/{owner}/{repo}/actions/runs/{run}/jobs/{job}/logs",
+                FaultAction::Status {
+                    code: 200,
+                    body: Some(log.into()),
+                    headers: vec![("Content-Type".into(), "text/html; charset=utf-8".into())],
+                },
+            ));
+        }
+        let (r, _) = verify_with(&sim, ForgeKind::Gitea, &opts(1)).await;
+        assert_eq!(r.runs.len(), 1, "{r:#?}");
+        assert_eq!(r.runs[0].verdict, RunVerdict::Masked);
+        assert!(
+            r.warnings.iter().any(|w| w.contains(why)),
+            "{:?}",
+            r.warnings
+        );
+        sim.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn a_state_mergeward_cannot_read_blocks_instead_of_being_skipped() {
+    // main has a clean run, main~1 an unknown state: the clean run alone must not pass.
+    let sc = run_on(gitea("1.22.6", 3), 0, "success", CLEAN)
+        .status(StatusSpec::sha("main~1", CTX, "warning").target_url(job_url(5, 5)));
+    let sim = Sim::start(sc).await.unwrap();
+    let (r, _) = verify_with(&sim, ForgeKind::Gitea, &opts(2)).await;
+    assert!(r.blocked(), "{r:#?}");
+    assert_eq!(r.runs[0].verdict, RunVerdict::Unverified);
+    assert!(r.runs[0].samples[0].contains("is warning"));
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn github_cannot_attribute_runs_of_a_job_name_shared_by_two_workflows() {
+    let a = |coe: &str| {
+        format!(
+            "name: A\non: [push, pull_request]\njobs:\n  build:\n    name: Build\n    continue-on-error: {coe}\n"
+        )
+    };
+    let b = "name: B\non: push\njobs:\n  compile:\n    name: Build\n    runs-on: x\n";
+    let (found, _) = flips::detect(
+        &tree(&[
+            (".github/workflows/a.yml", &a("true")),
+            (".github/workflows/b.yml", b),
+        ]),
+        &tree(&[
+            (".github/workflows/a.yml", &a("false")),
+            (".github/workflows/b.yml", b),
+        ]),
+    );
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].same_named_jobs, 1);
+    // B's clean `build` check run must not prove A's flip.
+    let (sim, _) = github_runs([CLEAN, CLEAN]).await;
+    let f = client(&sim, ForgeKind::GitHub);
+    let caps = f.capabilities().await.unwrap();
+    let r = flips::verify(&f, &caps, &found[0], &opts(2)).await;
+    assert!(r.blocked(), "{r:#?}");
+    assert!(r.runs[0].samples[0].contains("cannot be attributed"));
+    // On Gitea the context names the workflow: no ambiguity.
+    assert_eq!(found[0].context(ForgeKind::Gitea), "A / Build (push)");
+    sim.shutdown().await;
 }

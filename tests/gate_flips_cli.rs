@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::Output;
 
 use common::*;
-use mergeward::sim::{Fault, FaultAction, FileSpec, Permission, Scenario, Sim, StatusSpec};
+use mergeward::sim::{Fault, FileSpec, Permission, Scenario, Sim, StatusSpec};
 use serde_json::Value;
 
 fn fixture(side: &str, name: &str) -> String {
@@ -357,17 +357,14 @@ async fn the_token_appears_nowhere_even_when_the_forge_echoes_it() {
     let sim = Sim::start(repo(&format!("::error::auth {TOKEN}\n"), &["ci.yml"]))
         .await
         .unwrap();
-    sim.inject(
-        Fault::new(
-            "/{owner}/{repo}/actions/runs/{run}/jobs/{job}/logs",
-            FaultAction::Status {
-                code: 500,
-                body: Some(format!("{{\"message\":\"token {TOKEN} rejected\"}}")),
-                headers: vec![],
-            },
-        )
-        .nth(1),
-    );
+    // Every log read answers 500 with the token echoed in the body (retried once).
+    sim.inject(Fault::new(
+        "/{owner}/{repo}/actions/runs/{run}/jobs/{job}/logs",
+        common::queue::http(
+            500,
+            Some(&format!("{{\"message\":\"token {TOKEN} rejected\"}}")),
+        ),
+    ));
     let dir = tempfile::tempdir().unwrap();
     for format in ["text", "json", "github", "sarif"] {
         let o = flips(
@@ -385,7 +382,9 @@ async fn the_token_appears_nowhere_even_when_the_forge_echoes_it() {
         )
         .await;
         let out = text(&o);
-        assert!(matches!(o.status.code(), Some(1)), "{out}");
+        // Every log unreadable (a server error): blocked, could not decide.
+        assert_eq!(o.status.code(), Some(5), "{out}");
+        assert!(out.contains("rejected"), "the error path ran: {out}");
         assert!(!out.contains(TOKEN), "{format}: {out}");
         let envelope = std::fs::read_to_string(dir.path().join("env.json")).unwrap();
         assert!(!envelope.contains(TOKEN));
@@ -415,5 +414,91 @@ async fn github_without_a_checkout_is_a_usage_error_that_says_what_to_do() {
     let out = text(&o);
     assert_eq!(o.status.code(), Some(2), "{out}");
     assert!(out.contains("fetch-depth: 0"), "{out}");
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_commit_on_the_forge_is_a_usage_error_not_an_empty_tree() {
+    let sim = Sim::start(repo(CLEAN, &["ci.yml"])).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (base, _) = shas(&sim);
+    let o = flips_between(
+        &sim,
+        dir.path(),
+        &base,
+        "0123456789abcdef0123456789abcdef01234567",
+        &["--trees", "forge"],
+    )
+    .await;
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{out}");
+    assert!(out.contains("--head 0123456789abcdef"), "{out}");
+    assert!(
+        out.contains("not a commit of the repository on the forge"),
+        "{out}"
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forgejo_workflows_are_read_from_the_forge_too() {
+    let mut sc = Scenario::forgejo(REPO)
+        .user("bot", TOKEN, Permission::Write)
+        .branch("main", None, 3)
+        .pr(mergeward::sim::PullSpec::new(1).head("flip"));
+    let path = ".forgejo/workflows/ci.yml";
+    sc = sc
+        .file(FileSpec::new(path, fixture("base", "ci.yml")))
+        .file(FileSpec::new(path, fixture("head", "ci.yml")).at("pr:1"))
+        // A stale .github copy (Forgejo would not run it) changes nothing.
+        .file(FileSpec::new(
+            ".github/workflows/docs.yml",
+            fixture("base", "docs.yml"),
+        ));
+    let sim = Sim::start(sc).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let o = flips(
+        &sim,
+        dir.path(),
+        &["--forge", "forgejo", "--format", "json", "--trees", "forge"],
+    )
+    .await;
+    // No runs recorded: both flips are found and blocked as unverified.
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["flips"]["detected"], 2);
+    assert_eq!(v["flips"]["results"][0]["workflow_path"], path);
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn git_trees_are_read_from_the_repository_root_in_a_subdirectory() {
+    let sim = Sim::start(repo("--- FAIL: TestCanvasRender\n", &[]))
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    git(d, &["init", "-q", "-b", "main"]);
+    std::fs::create_dir_all(d.join(".gitea/workflows")).unwrap();
+    std::fs::create_dir_all(d.join("src/deep")).unwrap();
+    std::fs::write(d.join("src/deep/keep"), "x").unwrap();
+    std::fs::write(d.join(".gitea/workflows/ci.yml"), fixture("base", "ci.yml")).unwrap();
+    git(d, &["add", "."]);
+    git(d, &["commit", "-q", "-m", "base"]);
+    let base = git(d, &["rev-parse", "HEAD"]);
+    std::fs::write(d.join(".gitea/workflows/ci.yml"), fixture("head", "ci.yml")).unwrap();
+    git(d, &["commit", "-q", "-am", "flip"]);
+    let head = git(d, &["rev-parse", "HEAD"]);
+    let o = flips_between(
+        &sim,
+        &d.join("src/deep"),
+        &base,
+        &head,
+        &["--format", "json"],
+    )
+    .await;
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["flips"]["detected"], 2, "{v}");
     sim.shutdown().await;
 }

@@ -459,3 +459,19 @@ async fn ci_stuck_pending_does_not_hold_back_the_other_prs_forever() {
         w.shutdown().await;
     }
 }
+
+#[tokio::test]
+async fn stuck_ci_under_glob_protection_is_aged_by_the_contexts_the_glob_matches() {
+    use mergeward::sim::{ProtectionSpec, PullSpec, StatusSpec};
+    // Gitea protection with a glob: the pending context's age is read from the statuses
+    // the pattern matches (a day old here), not from the pattern itself.
+    let s = queue_scenario_unprotected(ForgeKind::Gitea)
+        .protect(ProtectionSpec::new("main").contexts(&["C*"]).approvals(2));
+    let s = approve(s.pr(PullSpec::new(1)), 1).status(StatusSpec::pr(1, "CI / test", "pending"));
+    let s = ready_spec(s, PullSpec::new(2).behind());
+    let w = World::start(ForgeKind::Gitea, s).await;
+    let r = w.tick().await;
+    assert_eq!(r.outcome, TickOutcome::Updated { pr: 2 }, "{:?}", r.notes);
+    assert!(r.notes.iter().any(|n| n.contains("#1's required CI has been pending")));
+    w.shutdown().await;
+}

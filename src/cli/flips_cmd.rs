@@ -84,7 +84,8 @@ fn git_has_commit(rev: &str) -> bool {
 
 /// The workflow files of a commit in the local repository.
 fn git_tree(rev: &str) -> Result<Tree> {
-    let mut args = vec!["ls-tree", "-r", "-z", rev, "--"];
+    // --full-tree: the paths are the repository's, whatever the current directory.
+    let mut args = vec!["ls-tree", "-r", "-z", "--full-tree", rev, "--"];
     args.extend(WORKFLOW_DIRS);
     let out = git(&args)?;
     if !out.status.success() {
@@ -127,23 +128,55 @@ fn git_tree(rev: &str) -> Result<Tree> {
     Ok(tree)
 }
 
-async fn forge_tree(f: &forge::AnyForge, rev: &str, warnings: &mut Vec<String>) -> Result<Tree> {
-    let files = f.workflow_files(rev).await.map_err(|e| match e {
-        forge::ForgeError::Unsupported { .. } => Error::usage_hint(
-            format!("gate flips: the workflow files at {rev} cannot be read through this forge's API ({e})"),
+async fn forge_tree(
+    f: &forge::AnyForge,
+    flag: &str,
+    rev: &str,
+    warnings: &mut Vec<String>,
+) -> Result<Tree> {
+    let needs_checkout = |what: String| {
+        Error::usage_hint(
+            what,
             "run in a checkout with full history (actions/checkout with fetch-depth: 0) so that git can read both trees",
+        )
+    };
+    let forge_err = |e: forge::ForgeError, what: &str| match e {
+        forge::ForgeError::Unsupported { .. } => needs_checkout(format!(
+            "gate flips: {what} at {rev} cannot be read through this forge's API"
+        )),
+        e if e.status() == Some(404) => Error::usage_hint(
+            format!("{flag} {rev}: not a commit of the repository on the forge"),
+            "pass the pull request's SHAs as the forge knows them (a commit that was pushed)",
         ),
         e => Error::ForgeCtx {
-        context: format!("gate flips: reading the workflow files at {rev}"),
-        err: Box::new(e),
-        hint: Some(
-                "run in a checkout with full history (fetch-depth: 0) so that git can read both trees"
-                    .into(),
-            ),
+            context: format!("gate flips: reading {what} at {rev}"),
+            err: Box::new(e),
+            hint: None,
         },
-    })?;
+    };
+    if f.kind() == forge::ForgeKind::GitHub {
+        return Err(needs_checkout(format!(
+            "gate flips: the workflow files at {rev} cannot be read through GitHub's API by mergeward (the contents API is outside its contracted subset)"
+        )));
+    }
+    // An unknown revision must not read as "no workflow files" (the contents API answers
+    // 404 for a missing directory and for a missing ref alike).
+    let found = f
+        .recent_commits(rev, 1)
+        .await
+        .map_err(|e| forge_err(e, "the commit"))?;
+    if found.is_empty() {
+        return Err(Error::usage_hint(
+            format!("{flag} {rev}: not a commit of the repository on the forge"),
+            "pass the pull request's SHAs as the forge knows them (a commit that was pushed)",
+        ));
+    }
+    let files = f
+        .workflow_files_in(rev, &WORKFLOW_DIRS)
+        .await
+        .map_err(|e| forge_err(e, "the workflow files"))?;
     let mut tree = Vec::new();
-    for wf in files.files {
+    for wf in files {
         match wf.content {
             Ok(text) => tree.push((wf.path, text)),
             Err(why) => warnings.push(format!("{} at {rev}: not read ({why})", wf.path)),
@@ -168,8 +201,14 @@ pub async fn run(
     let recent = args
         .recent
         .or_else(|| cfg.int("gates.flips_recent"))
-        .unwrap_or(5)
-        .clamp(1, 100) as usize;
+        .unwrap_or(5);
+    if recent == 0 {
+        return Err(Error::usage_hint(
+            "gates.flips_recent is 0: no commit would be searched, so no flip could be verified",
+            "set it to 1 or more (default 5)",
+        ));
+    }
+    let recent = recent.min(100) as usize;
     let allow = args.allow_unproven_non_pr_blocking
         || cfg
             .bool("gates.flips_allow_unproven_non_pr_blocking")
@@ -200,8 +239,8 @@ pub async fn run(
         (git_tree(&args.base)?, git_tree(&args.head)?)
     } else {
         let f = connect()?;
-        let b = forge_tree(&f, &args.base, &mut warnings).await?;
-        let h = forge_tree(&f, &args.head, &mut warnings).await?;
+        let b = forge_tree(&f, "--base", &args.base, &mut warnings).await?;
+        let h = forge_tree(&f, "--head", &args.head, &mut warnings).await?;
         connected = Some(f);
         (b, h)
     };

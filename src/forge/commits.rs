@@ -72,6 +72,14 @@ pub trait ForgeHistory: Send + Sync {
         &self,
         reference: &str,
     ) -> impl Future<Output = Result<WorkflowFiles, ForgeError>> + Send;
+
+    /// The workflow files of every directory in `dirs` at `reference` (a missing directory
+    /// contributes nothing; callers must know that `reference` exists).
+    fn workflow_files_in(
+        &self,
+        reference: &str,
+        dirs: &[&str],
+    ) -> impl Future<Output = Result<Vec<WorkflowFile>, ForgeError>> + Send;
 }
 
 /// Reads pages of a commit list until `limit` commits are collected or the history ends.
@@ -260,29 +268,26 @@ impl ForgeHistory for GiteaForge {
         self.status_rows(sha).await
     }
 
+    async fn workflow_files_in(
+        &self,
+        reference: &str,
+        dirs: &[&str],
+    ) -> Result<Vec<WorkflowFile>, ForgeError> {
+        self.all_workflow_files(reference, dirs).await
+    }
+
     async fn workflow_files(&self, reference: &str) -> Result<WorkflowFiles, ForgeError> {
         let mut found: Option<(String, Vec<ContentDto>)> = None;
         let mut ignored = Vec::new();
         for dir in WORKFLOW_DIRS {
-            let url = self.contents_url(dir, reference);
             // A missing directory (404) is "no workflows there", not an error.
-            let Some(listing) = self.http().get_json_optional::<Value>(&url).await? else {
+            let Some(entries) = self.workflow_dir(dir, reference).await? else {
                 continue;
             };
             if found.is_some() {
                 ignored.push(dir.to_string());
                 continue;
             }
-            let Value::Array(items) = listing else {
-                return Err(bad("GET", &url, format!("{dir} is not a directory")));
-            };
-            let mut entries = items
-                .into_iter()
-                .map(serde_json::from_value::<ContentDto>)
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| bad("GET", &url, format!("directory entry: {e}")))?;
-            entries.retain(|e| e.kind == "file" && is_workflow_file(&e.name));
-            entries.sort_by(|a, b| a.name.cmp(&b.name));
             found = Some((dir.to_string(), entries));
         }
         let Some((dir, entries)) = found else {
@@ -300,6 +305,45 @@ impl ForgeHistory for GiteaForge {
     }
 }
 
+impl GiteaForge {
+    /// The workflow file entries of one directory, sorted; `None` when it does not exist.
+    async fn workflow_dir(
+        &self,
+        dir: &str,
+        reference: &str,
+    ) -> Result<Option<Vec<ContentDto>>, ForgeError> {
+        let url = self.contents_url(dir, reference);
+        let Some(listing) = self.http().get_json_optional::<Value>(&url).await? else {
+            return Ok(None);
+        };
+        let Value::Array(items) = listing else {
+            return Err(bad("GET", &url, format!("{dir} is not a directory")));
+        };
+        let mut entries = items
+            .into_iter()
+            .map(serde_json::from_value::<ContentDto>)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| bad("GET", &url, format!("directory entry: {e}")))?;
+        entries.retain(|e| e.kind == "file" && is_workflow_file(&e.name));
+        entries.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(Some(entries))
+    }
+
+    async fn all_workflow_files(
+        &self,
+        reference: &str,
+        dirs: &[&str],
+    ) -> Result<Vec<WorkflowFile>, ForgeError> {
+        let mut files = Vec::new();
+        for dir in dirs {
+            for e in self.workflow_dir(dir, reference).await?.unwrap_or_default() {
+                files.push(self.workflow_file(&e, reference).await?);
+            }
+        }
+        Ok(files)
+    }
+}
+
 impl ForgeHistory for GitHubForge {
     async fn recent_commits(&self, branch: &str, limit: usize) -> Result<Vec<Commit>, ForgeError> {
         let base = self.repo_url(&["commits"]);
@@ -314,6 +358,18 @@ impl ForgeHistory for GitHubForge {
         Err(ForgeError::Unsupported {
             what: "reading workflow files through the API (pass --workflows-dir with a checkout of the branch)".into(),
             forge: "mergeward's GitHub client (the contents API is outside its contracted subset)".into(),
+        })
+    }
+
+    async fn workflow_files_in(
+        &self,
+        _reference: &str,
+        _dirs: &[&str],
+    ) -> Result<Vec<WorkflowFile>, ForgeError> {
+        Err(ForgeError::Unsupported {
+            what: "reading workflow files through the API".into(),
+            forge: "mergeward's GitHub client (the contents API is outside its contracted subset)"
+                .into(),
         })
     }
 }
@@ -337,6 +393,17 @@ impl ForgeHistory for AnyForge {
         match self {
             AnyForge::Gitea(f) => f.workflow_files(reference).await,
             AnyForge::GitHub(f) => f.workflow_files(reference).await,
+        }
+    }
+
+    async fn workflow_files_in(
+        &self,
+        reference: &str,
+        dirs: &[&str],
+    ) -> Result<Vec<WorkflowFile>, ForgeError> {
+        match self {
+            AnyForge::Gitea(f) => f.workflow_files_in(reference, dirs).await,
+            AnyForge::GitHub(f) => f.workflow_files_in(reference, dirs).await,
         }
     }
 }

@@ -467,10 +467,13 @@ impl HttpClient {
     }
 
     /// A plain-text GET **without** the token (a pre-signed download URL on another host).
+    /// One attempt: the URL's query is a short-lived credential that retry logs would print.
     pub async fn get_text_unauthenticated(&self, url: &Url) -> Result<RawResponse, ForgeError> {
         check_url_scheme(url)?;
-        self.get_with(
+        self.attempt_with(
+            &Method::GET,
             url,
+            None,
             Opts {
                 accept: Some("text/plain"),
                 auth: false,

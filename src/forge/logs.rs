@@ -103,8 +103,22 @@ pub fn gitea_web_base(api_base: &Url) -> Url {
     web
 }
 
-fn body_text(body: &[u8]) -> String {
-    String::from_utf8_lossy(body).into_owned()
+/// A log body, or why it is not one: an empty body or an HTML page (a login or proxy page
+/// answering 200) proves nothing and must not read as a clean log.
+fn log_of(http: &super::http::HttpClient, resp: &super::http::RawResponse) -> JobLog {
+    let html = resp
+        .header("content-type")
+        .is_some_and(|t| t.trim().to_ascii_lowercase().starts_with("text/html"));
+    if html {
+        return JobLog::unavailable(
+            "the answer is an HTML page, not a log (a login or proxy page?)",
+        );
+    }
+    let text = String::from_utf8_lossy(&resp.body);
+    if text.trim().is_empty() {
+        return JobLog::unavailable("the log is empty");
+    }
+    JobLog::Text(http.redact(&text))
 }
 
 impl ForgeLogs for GiteaForge {
@@ -147,7 +161,7 @@ impl ForgeLogs for GiteaForge {
             u
         };
         match self.http().get_text_on_forge(&url).await {
-            Ok(resp) => JobLog::Text(self.http().redact(&body_text(&resp.body))),
+            Ok(resp) => log_of(self.http(), &resp),
             Err(e) => JobLog::from_error(&format!("GET {}", url.path()), &e),
         }
     }
@@ -167,15 +181,19 @@ impl ForgeLogs for GitHubForge {
             Err(e) => return JobLog::from_error(&format!("GET {}", url.path()), &e),
         };
         match self.http().get_text_unauthenticated(&signed).await {
-            Ok(resp) => JobLog::Text(self.http().redact(&body_text(&resp.body))),
-            Err(e) => JobLog::from_error(
-                &format!(
-                    "the log download {} (from the 302 of GET {})",
+            Ok(resp) => log_of(self.http(), &resp),
+            // The signed URL's query is a credential: name only its host.
+            Err(e) => JobLog::Unavailable {
+                why: format!(
+                    "the log download on {} (the 302 of GET {}) failed: {}",
                     signed.host_str().unwrap_or("?"),
-                    url.path()
+                    url.path(),
+                    e.status()
+                        .map(|s| format!("HTTP {s}"))
+                        .unwrap_or_else(|| "no answer".into())
                 ),
-                &e,
-            ),
+                read_error: !matches!(e.status(), Some(404 | 410)),
+            },
         }
     }
 }

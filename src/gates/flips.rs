@@ -50,6 +50,10 @@ pub struct Flip {
     pub pr_blocking: bool,
     /// A `push` or `pull_request` trigger of the head workflow has `paths`/`paths-ignore`.
     pub path_filtered: bool,
+    /// Other jobs in the head's workflows with the same name (GitHub check runs carry only
+    /// the job's name, so their runs cannot be told apart).
+    #[serde(skip)]
+    pub same_named_jobs: usize,
 }
 
 impl Flip {
@@ -141,9 +145,25 @@ pub fn detect(base: &Tree, head: &Tree) -> (Vec<Flip>, Vec<String>) {
                         .unwrap_or(hj.key.pos),
                     pr_blocking,
                     path_filtered,
+                    same_named_jobs: 0,
                 });
             }
         }
+    }
+    // Job names across every readable head workflow, for the GitHub attribution check.
+    let mut names: BTreeMap<String, usize> = BTreeMap::new();
+    for (path, text) in head {
+        let w = Workflow::parse(path, text, Limits::default());
+        for j in &w.jobs {
+            *names.entry(j.display_name().to_string()).or_default() += 1;
+        }
+    }
+    for f in &mut flips {
+        f.same_named_jobs = names
+            .get(&f.job_name)
+            .copied()
+            .unwrap_or(1)
+            .saturating_sub(1);
     }
     (flips, warnings)
 }
@@ -174,16 +194,25 @@ pub fn fail_markers(log: &str) -> Vec<String> {
     const PATTERNS: [&str; 5] = ["--- FAIL", "FAIL\t", "FAIL ", "::error::", "##[error]"];
     let mut out = Vec::new();
     let mut in_group = false;
+    let mut skipped = 0usize;
+    let is_run_group = |t: &str| {
+        ["::group::Run", "##[group]Run"]
+            .iter()
+            .any(|p| t == *p || t.strip_prefix(p).is_some_and(|r| r.starts_with(' ')))
+    };
     for raw in log.lines() {
         let line = strip_timestamp(raw);
         let trimmed = line.trim();
-        if trimmed.starts_with("::group::Run") || trimmed.starts_with("##[group]Run") {
+        if is_run_group(trimmed) {
             in_group = true;
+            skipped = 0;
             continue;
         }
         if in_group {
             if trimmed == "::endgroup::" || trimmed == "##[endgroup]" {
                 in_group = false;
+            } else {
+                skipped += 1;
             }
             continue;
         }
@@ -204,8 +233,15 @@ pub fn fail_markers(log: &str) -> Vec<String> {
             break;
         }
         if out.len() >= MAX_SAMPLES {
-            break;
+            return out;
         }
+    }
+    // A log that ends inside a step's script block (truncated, or a group never closed) has
+    // lines that were not checked: fail closed.
+    if in_group && skipped > 0 {
+        out.push(format!(
+            "[the log ends inside a ::group::Run block; {skipped} line(s) after it were not checked]"
+        ));
     }
     out
 }
@@ -366,6 +402,21 @@ async fn examine_commit<F: ForgeHistory + ForgeLogs>(
         match &r.state {
             ContextState::Success | ContextState::Failure | ContextState::Error
                 if !skipped_success => {}
+            ContextState::Warning | ContextState::Neutral | ContextState::Unknown(_) => {
+                // Not a state mergeward can read as a test result: no evidence either way,
+                // and it must not be skipped over in favour of another commit's clean run.
+                counted = true;
+                res.runs.push(entry(
+                    RunVerdict::Unverified,
+                    sha,
+                    Some(&r),
+                    vec![format!(
+                        "[{context} is {}: not a state mergeward reads as a test result]",
+                        r.state
+                    )],
+                ));
+                continue;
+            }
             s => {
                 let s = if skipped_success {
                     "skipped"
@@ -449,6 +500,18 @@ pub async fn verify<F: ForgeHistory + ForgeLogs>(
         proved_on_head: false,
     };
     let branch = &opts.branch;
+    if caps.kind == ForgeKind::GitHub && flip.same_named_jobs > 0 {
+        res.runs.push(entry(
+            RunVerdict::Unverified,
+            "",
+            None,
+            vec![format!(
+                "{} other job(s) in this change's workflows are also named '{}'; GitHub check runs carry only the job's name, so their runs cannot be attributed to {} — give the job a distinct name",
+                flip.same_named_jobs, flip.job_name, flip.workflow_path
+            )],
+        ));
+        return res;
+    }
     let commits = match forge.recent_commits(branch, opts.recent).await {
         Ok(c) => c,
         Err(e) => {

@@ -1288,19 +1288,33 @@ pub fn annotate(level: &str, msg: &str) {
     }
 }
 
-/// How long a required context of a candidate has been pending, by the timestamp of its
-/// latest report (`None` when the forge gave none, or an unreadable one: then it counts as
-/// fresh, the conservative reading for "in flight").
+/// How long a required context of a candidate has been pending: the age of its freshest
+/// pending report. `context` is a name or, under Gitea glob protection, a pattern (then every
+/// pending report it matches counts). `None` when no pending report has a readable timestamp:
+/// it then counts as fresh, the conservative reading for "in flight".
 fn pending_age(
     c: &CandidateState,
     context: &str,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Option<chrono::Duration> {
-    let r = c
-        .statuses
+    let glob = globset::GlobBuilder::new(context)
+        .literal_separator(false)
+        .build()
+        .ok()
+        .map(|g| g.compile_matcher());
+    c.statuses
         .latest
-        .get(&crate::forge::ContextName(context.to_string()))?;
-    let at = r.updated_at.as_deref().or(r.created_at.as_deref())?;
-    let at = chrono::DateTime::parse_from_rfc3339(at.trim()).ok()?;
-    Some(now - at.with_timezone(&chrono::Utc))
+        .iter()
+        .filter(|(name, r)| {
+            r.state == crate::forge::ContextState::Pending
+                && (name.0 == context || glob.as_ref().is_some_and(|g| g.is_match(&name.0)))
+        })
+        .map(|(_, r)| {
+            let at = r.updated_at.as_deref().or(r.created_at.as_deref())?;
+            let at = chrono::DateTime::parse_from_rfc3339(at.trim()).ok()?;
+            Some(now - at.with_timezone(&chrono::Utc))
+        })
+        .collect::<Option<Vec<_>>>()?
+        .into_iter()
+        .min()
 }

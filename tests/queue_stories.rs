@@ -472,6 +472,10 @@ async fn stuck_ci_under_glob_protection_is_aged_by_the_contexts_the_glob_matches
     let w = World::start(ForgeKind::Gitea, s).await;
     let r = w.tick().await;
     assert_eq!(r.outcome, TickOutcome::Updated { pr: 2 }, "{:?}", r.notes);
-    assert!(r.notes.iter().any(|n| n.contains("#1's required CI has been pending")));
+    assert!(
+        r.notes
+            .iter()
+            .any(|n| n.contains("#1's required CI has been pending"))
+    );
     w.shutdown().await;
 }

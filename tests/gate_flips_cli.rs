@@ -220,6 +220,14 @@ async fn dry_run_forces_exit_zero_even_with_bad_flip() {
         "{out}"
     );
     assert!(out.contains("  MASKED run "), "{out}");
+    // The link is absolute (§4.7), on the forge's web root.
+    assert!(
+        out.contains(&format!(
+            "(status=success): {}/{REPO}/actions/runs/40/jobs/",
+            sim.url()
+        )),
+        "{out}"
+    );
     sim.shutdown().await;
 }
 

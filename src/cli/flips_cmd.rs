@@ -252,6 +252,11 @@ pub async fn run(
         branch: branch.clone(),
         base: args.base.clone(),
         head: args.head.clone(),
+        web_base: cfg
+            .target()
+            .ok()
+            .filter(|t| t.kind != forge::ForgeKind::GitHub)
+            .map(|t| crate::forge::logs::gitea_web_base(&t.api_base())),
     };
     if !found.is_empty() {
         let f = match connected.take() {
@@ -386,6 +391,7 @@ fn print(r: &FlipReport, n: usize, recent: usize, dry_run: bool, format: Format)
             for res in &r.results {
                 let one = FlipReport {
                     results: vec![res.clone()],
+                    web_base: r.web_base.clone(),
                     ..FlipReport::default()
                 };
                 out.push_str(&format!("::group::flip detail: {}\n", res.flip.job_key));

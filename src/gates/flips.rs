@@ -608,6 +608,8 @@ pub struct FlipReport {
     pub branch: String,
     pub base: String,
     pub head: String,
+    /// The forge's web root, to show relative `target_url`s as absolute links (§4.7).
+    pub web_base: Option<url::Url>,
 }
 
 impl FlipReport {
@@ -717,7 +719,14 @@ impl FlipReport {
                     RunVerdict::Unverified if sha.is_empty() => "UNVERIFIED".to_string(),
                     RunVerdict::Unverified => format!("UNVERIFIED run {sha}"),
                 };
-                out.push_str(&format!("  {label}: {}\n", e.target_url));
+                let link = match (&self.web_base, e.target_url.starts_with('/')) {
+                    (Some(web), true) => web
+                        .join(&e.target_url)
+                        .map(|u| u.to_string())
+                        .unwrap_or_else(|_| e.target_url.clone()),
+                    _ => e.target_url.clone(),
+                };
+                out.push_str(&format!("  {label}: {link}\n"));
                 for s in &e.samples {
                     out.push_str(&format!("    | {s}\n"));
                 }

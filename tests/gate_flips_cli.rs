@@ -268,6 +268,22 @@ fn git(dir: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&o.stdout).trim().to_string()
 }
 
+/// A git repository in `d` with two commits: ci.yml as in the base fixture, then as in the
+/// head fixture (plus `src/deep/keep`). Returns `(base, head)`.
+fn flip_repo(d: &Path) -> (String, String) {
+    git(d, &["init", "-q", "-b", "main"]);
+    std::fs::create_dir_all(d.join(".gitea/workflows")).unwrap();
+    std::fs::create_dir_all(d.join("src/deep")).unwrap();
+    std::fs::write(d.join("src/deep/keep"), "x").unwrap();
+    std::fs::write(d.join(".gitea/workflows/ci.yml"), fixture("base", "ci.yml")).unwrap();
+    git(d, &["add", "."]);
+    git(d, &["commit", "-q", "-m", "base"]);
+    let base = git(d, &["rev-parse", "HEAD"]);
+    std::fs::write(d.join(".gitea/workflows/ci.yml"), fixture("head", "ci.yml")).unwrap();
+    git(d, &["commit", "-q", "-am", "flip"]);
+    (base, git(d, &["rev-parse", "HEAD"]))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn trees_from_a_local_git_checkout() {
     // The forge has no files at all: the trees must come from git.
@@ -276,15 +292,7 @@ async fn trees_from_a_local_git_checkout() {
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    git(d, &["init", "-q", "-b", "main"]);
-    std::fs::create_dir_all(d.join(".gitea/workflows")).unwrap();
-    std::fs::write(d.join(".gitea/workflows/ci.yml"), fixture("base", "ci.yml")).unwrap();
-    git(d, &["add", "."]);
-    git(d, &["commit", "-q", "-m", "base"]);
-    let base = git(d, &["rev-parse", "HEAD"]);
-    std::fs::write(d.join(".gitea/workflows/ci.yml"), fixture("head", "ci.yml")).unwrap();
-    git(d, &["commit", "-q", "-am", "flip"]);
-    let head = git(d, &["rev-parse", "HEAD"]);
+    let (base, head) = flip_repo(d);
     let o = flips_between(&sim, d, &base, &head, &["--format", "json"]).await;
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -486,17 +494,7 @@ async fn git_trees_are_read_from_the_repository_root_in_a_subdirectory() {
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    git(d, &["init", "-q", "-b", "main"]);
-    std::fs::create_dir_all(d.join(".gitea/workflows")).unwrap();
-    std::fs::create_dir_all(d.join("src/deep")).unwrap();
-    std::fs::write(d.join("src/deep/keep"), "x").unwrap();
-    std::fs::write(d.join(".gitea/workflows/ci.yml"), fixture("base", "ci.yml")).unwrap();
-    git(d, &["add", "."]);
-    git(d, &["commit", "-q", "-m", "base"]);
-    let base = git(d, &["rev-parse", "HEAD"]);
-    std::fs::write(d.join(".gitea/workflows/ci.yml"), fixture("head", "ci.yml")).unwrap();
-    git(d, &["commit", "-q", "-am", "flip"]);
-    let head = git(d, &["rev-parse", "HEAD"]);
+    let (base, head) = flip_repo(d);
     let o = flips_between(
         &sim,
         &d.join("src/deep"),

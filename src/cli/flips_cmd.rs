@@ -71,15 +71,19 @@ fn git(args: &[&str]) -> Result<std::process::Output> {
         .map_err(|e| Error::usage(format!("cannot run git: {e}")))
 }
 
-fn git_has_commit(rev: &str) -> bool {
-    git(&[
+/// The commit `rev` names in the local repository, if it has it.
+fn git_commit(rev: &str) -> Option<Sha> {
+    let o = git(&[
         "rev-parse",
         "--verify",
         "--quiet",
         &format!("{rev}^{{commit}}"),
     ])
-    .map(|o| o.status.success())
-    .unwrap_or(false)
+    .ok()?;
+    o.status
+        .success()
+        .then(|| Sha::parse(String::from_utf8_lossy(&o.stdout).trim()))
+        .flatten()
 }
 
 /// The workflow files of a commit in the local repository.
@@ -214,11 +218,17 @@ pub async fn run(
             .bool("gates.flips_allow_unproven_non_pr_blocking")
             .unwrap_or(false);
 
-    let use_git = match args.trees {
-        TreeSource::Git => true,
-        TreeSource::Forge => false,
-        TreeSource::Auto => git_has_commit(&args.base) && git_has_commit(&args.head),
+    // The local repository's view of both commits (read once; `None` for a commit it lacks).
+    let local = match args.trees {
+        TreeSource::Forge => None,
+        TreeSource::Git | TreeSource::Auto => {
+            Some((git_commit(&args.base), git_commit(&args.head)))
+        }
     };
+    let use_git = matches!(
+        (args.trees, &local),
+        (TreeSource::Git, _) | (TreeSource::Auto, Some((Some(_), Some(_))))
+    );
     let mut connected: Option<forge::AnyForge> = None;
     let mut connect = || -> Result<forge::AnyForge> {
         let target = cfg.target()?;
@@ -228,8 +238,9 @@ pub async fn run(
     };
     let mut warnings = Vec::new();
     let (base_tree, head_tree) = if use_git {
-        for (flag, rev) in [("--base", &args.base), ("--head", &args.head)] {
-            if !git_has_commit(rev) {
+        let (b, h) = local.clone().unwrap_or_default();
+        for (flag, rev, found) in [("--base", &args.base, b), ("--head", &args.head, h)] {
+            if found.is_none() {
                 return Err(Error::usage_hint(
                     format!("{flag} {rev}: not a commit in this git repository"),
                     "check out with full history (actions/checkout with fetch-depth: 0), git fetch the base branch, or pass --trees forge",
@@ -268,17 +279,9 @@ pub async fn run(
             err: Box::new(e),
             hint: None,
         })?;
-        let head = if use_git {
-            git(&[
-                "rev-parse",
-                "--verify",
-                "--quiet",
-                &format!("{}^{{commit}}", args.head),
-            ])
-            .ok()
-            .and_then(|o| Sha::parse(String::from_utf8_lossy(&o.stdout).trim()))
-        } else {
-            Sha::parse(&args.head)
+        let head = match &local {
+            Some((_, Some(h))) if use_git => Some(h.clone()),
+            _ => Sha::parse(&args.head),
         };
         let opts = VerifyOptions {
             head,

@@ -41,7 +41,7 @@ impl JobLog {
     }
 
     fn from_error(what: &str, e: &ForgeError) -> JobLog {
-        let read_error = !matches!(e.status(), Some(404 | 410));
+        let read_error = !gone(e);
         let why = match e.status() {
             Some(404 | 410) => format!(
                 "{what}: HTTP {} (the job never started, or its logs expired)",
@@ -54,6 +54,11 @@ impl JobLog {
         };
         JobLog::Unavailable { why, read_error }
     }
+}
+
+/// A 404/410: the log is decidedly absent (never started, expired), not unreadable.
+fn gone(e: &ForgeError) -> bool {
+    matches!(e.status(), Some(404 | 410))
 }
 
 /// Reading job logs.
@@ -192,7 +197,7 @@ impl ForgeLogs for GitHubForge {
                         .map(|s| format!("HTTP {s}"))
                         .unwrap_or_else(|| "no answer".into())
                 ),
-                read_error: !matches!(e.status(), Some(404 | 410)),
+                read_error: !gone(&e),
             },
         }
     }

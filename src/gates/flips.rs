@@ -88,19 +88,35 @@ pub fn detect(base: &Tree, head: &Tree) -> (Vec<Flip>, Vec<String>) {
         base.iter().map(|(p, t)| (p.as_str(), t.as_str())).collect();
     let mut flips = Vec::new();
     let mut warnings = Vec::new();
-    let mut head_sorted: Vec<&(String, String)> = head.iter().collect();
-    head_sorted.sort_by(|a, b| a.0.cmp(&b.0));
-    for (path, head_text) in head_sorted {
-        let Some(base_text) = base_map.get(path.as_str()) else {
+    // Every head file is parsed once: for the flips, and for the job names across all of
+    // them (the GitHub attribution check).
+    let mut head_parsed: Vec<(&str, &str, Workflow)> = head
+        .iter()
+        .map(|(p, t)| {
+            (
+                p.as_str(),
+                t.as_str(),
+                Workflow::parse(p, t, Limits::default()),
+            )
+        })
+        .collect();
+    head_parsed.sort_by(|a, b| a.0.cmp(b.0));
+    let mut names: BTreeMap<&str, usize> = BTreeMap::new();
+    for (_, _, w) in &head_parsed {
+        for j in &w.jobs {
+            *names.entry(j.display_name()).or_default() += 1;
+        }
+    }
+    for (path, head_text, h) in &head_parsed {
+        let Some(base_text) = base_map.get(path) else {
             continue;
         };
-        if *base_text == head_text.as_str() {
+        if base_text == head_text {
             continue;
         }
         let b = Workflow::parse(path, base_text, Limits::default());
-        let h = Workflow::parse(path, head_text, Limits::default());
         let mut broken = false;
-        for (side, wf) in [("base", &b), ("head", &h)] {
+        for (side, wf) in [("base", &b), ("head", h)] {
             if let Some(e) = &wf.error {
                 warnings.push(format!(
                     "{path}: not a readable workflow on the {side} side ({}:{}: {}); its flips cannot be detected",
@@ -134,7 +150,7 @@ pub fn detect(base: &Tree, head: &Tree) -> (Vec<Flip>, Vec<String>) {
                 .is_some_and(|c| c.flip_truth());
             if was && !is {
                 flips.push(Flip {
-                    workflow_path: file_label(&h),
+                    workflow_path: file_label(h),
                     workflow_name: h.display_name(),
                     job_key: hj.key.value.clone(),
                     job_name: hj.display_name().to_string(),
@@ -145,25 +161,14 @@ pub fn detect(base: &Tree, head: &Tree) -> (Vec<Flip>, Vec<String>) {
                         .unwrap_or(hj.key.pos),
                     pr_blocking,
                     path_filtered,
-                    same_named_jobs: 0,
+                    same_named_jobs: names
+                        .get(hj.display_name())
+                        .copied()
+                        .unwrap_or(1)
+                        .saturating_sub(1),
                 });
             }
         }
-    }
-    // Job names across every readable head workflow, for the GitHub attribution check.
-    let mut names: BTreeMap<String, usize> = BTreeMap::new();
-    for (path, text) in head {
-        let w = Workflow::parse(path, text, Limits::default());
-        for j in &w.jobs {
-            *names.entry(j.display_name().to_string()).or_default() += 1;
-        }
-    }
-    for f in &mut flips {
-        f.same_named_jobs = names
-            .get(&f.job_name)
-            .copied()
-            .unwrap_or(1)
-            .saturating_sub(1);
     }
     (flips, warnings)
 }

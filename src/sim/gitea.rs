@@ -453,13 +453,7 @@ impl G<'_> {
             ("DELETE", "/issues/{index}/labels/{id}") => self.remove_label(),
             ("GET", "/issues/{index}/comments") => match self.index() {
                 Some(n) => {
-                    let ids: Vec<u64> = self
-                        .st
-                        .comments
-                        .iter()
-                        .filter(|c| c.pr == n)
-                        .map(|c| c.id)
-                        .collect();
+                    let ids = self.st.comment_ids(n);
                     let v: Vec<Value> = ids.iter().map(|id| self.comment_json(*id)).collect();
                     Resp::json(200, Value::Array(v)).header("X-Total-Count", ids.len())
                 }

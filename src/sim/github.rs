@@ -496,13 +496,7 @@ impl H<'_> {
             ("DELETE", "/issues/{issue_number}/labels/{name}") => self.remove_label(),
             ("GET", "/issues/{issue_number}/comments") => match self.pr_number() {
                 Some(n) => {
-                    let ids: Vec<u64> = self
-                        .st
-                        .comments
-                        .iter()
-                        .filter(|c| c.pr == n)
-                        .map(|c| c.id)
-                        .collect();
+                    let ids = self.st.comment_ids(n);
                     let v: Vec<Value> = ids.iter().map(|id| self.comment_json(*id)).collect();
                     paged(r, self.st, v, true)
                 }

@@ -666,6 +666,15 @@ impl SimState {
         }
     }
 
+    /// The ids of a pull request's comments, oldest first.
+    pub fn comment_ids(&self, pr: u64) -> Vec<u64> {
+        self.comments
+            .iter()
+            .filter(|c| c.pr == pr)
+            .map(|c| c.id)
+            .collect()
+    }
+
     // ---------- clock / ids ----------
 
     /// Advance the logical clock by one second and return it.

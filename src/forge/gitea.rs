@@ -96,6 +96,7 @@ struct StatusDto {
     description: Option<String>,
     created_at: Option<String>,
     updated_at: Option<String>,
+    creator: Option<wire::UserRef>,
 }
 
 #[derive(Deserialize)]
@@ -151,6 +152,7 @@ impl GiteaForge {
                 description: r.description,
                 created_at: r.created_at,
                 updated_at: r.updated_at,
+                creator: r.creator.map(|u| u.login),
             })
             .collect())
     }

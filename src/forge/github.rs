@@ -77,6 +77,7 @@ struct StatusDto {
     description: Option<String>,
     created_at: Option<String>,
     updated_at: Option<String>,
+    creator: Option<wire::UserRef>,
 }
 
 #[derive(Deserialize)]
@@ -140,6 +141,7 @@ impl GitHubForge {
                 description: s.description,
                 created_at: s.created_at,
                 updated_at: s.updated_at,
+                creator: s.creator.map(|u| u.login),
             })
             .collect();
         reports.extend(runs.into_iter().map(|r| StatusReport {
@@ -151,6 +153,7 @@ impl GitHubForge {
             description: r.conclusion,
             created_at: r.started_at,
             updated_at: r.completed_at,
+            creator: None,
         }));
         Ok(reports)
     }

@@ -238,6 +238,9 @@ pub struct StatusReport {
     pub description: Option<String>,
     pub created_at: Option<String>,
     pub updated_at: Option<String>,
+    /// Login of whoever posted a commit status (`creator`), when the forge says; `None`
+    /// for check runs (bound to an app, not a login).
+    pub creator: Option<String>,
 }
 
 /// Every status of one commit, read to completion and reduced to the latest report per
@@ -627,6 +630,7 @@ mod tests {
             description: None,
             created_at: None,
             updated_at: None,
+            creator: None,
         }
     }
 

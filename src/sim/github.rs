@@ -297,7 +297,9 @@ impl H<'_> {
             "id": rv.id, "node_id": format!("PRR_{}", rv.id), "user": self.user_json(&rv.user), "body": rv.body,
             "state": state, "html_url": html, "pull_request_url": pr_url,
             "_links": {"html": {"href": html}, "pull_request": {"href": pr_url}},
-            "submitted_at": ts(&rv.submitted_at), "commit_id": rv.commit_id,
+            "submitted_at": ts(&rv.submitted_at),
+            // GitHub answers `commit_id: null` for a review that names no commit.
+            "commit_id": (!rv.commit_id.is_empty()).then_some(rv.commit_id.as_str()),
             "author_association": if self.st.perm(&rv.user) >= Permission::Write { "MEMBER" } else { "CONTRIBUTOR" },
         })
     }

@@ -104,6 +104,18 @@ struct ReviewDto {
 }
 
 impl GitHubForge {
+    /// Creates a repository label (`POST /repos/{owner}/{repo}/labels`; write access).
+    pub async fn create_label(
+        &self,
+        name: &str,
+        color: &str,
+        description: &str,
+    ) -> Result<(), ForgeError> {
+        let url = self.repo_url(&["labels"]);
+        let body = json!({ "name": name, "color": color, "description": description });
+        self.send_ok(Method::POST, &url, Some(&body)).await
+    }
+
     pub fn new(http: HttpClient, repo: RepoSlug) -> GitHubForge {
         GitHubForge { http, repo }
     }

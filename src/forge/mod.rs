@@ -162,6 +162,18 @@ impl Forge for AnyForge {
     }
 }
 
+impl AnyForge {
+    /// Creates a repository label (`forge check --fix`).
+    pub async fn create_label(
+        &self,
+        name: &str,
+        color: &str,
+        description: &str,
+    ) -> Result<(), ForgeError> {
+        dispatch!(self, f => f.create_label(name, color, description).await)
+    }
+}
+
 /// Everything needed to talk to one repository on one forge.
 #[derive(Debug, Clone)]
 pub struct ForgeTarget {

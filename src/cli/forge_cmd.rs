@@ -226,7 +226,9 @@ fn posters(
     p.required_contexts
         .iter()
         .map(|pattern| {
-            let glob = globset::Glob::new(pattern).ok().map(|g| g.compile_matcher());
+            let glob = globset::Glob::new(pattern)
+                .ok()
+                .map(|g| g.compile_matcher());
             let posted = st
                 .latest
                 .iter()
@@ -419,17 +421,16 @@ fn print_text(r: &Report, exit: ExitCode) {
     }
     for c in &r.required_context_posters {
         if c.posted.is_empty() {
-            outln!(
-                "             {} on the head: not posted",
-                c.required
-            );
+            outln!("             {} on the head: not posted", c.required);
         }
         for p in &c.posted {
             outln!(
                 "             {} on the head: {} by {}{}",
                 p.context,
                 p.state,
-                p.creator.as_deref().unwrap_or("(no login: check run or not reported)"),
+                p.creator
+                    .as_deref()
+                    .unwrap_or("(no login: check run or not reported)"),
                 if p.trusted {
                     ""
                 } else {

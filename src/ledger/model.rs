@@ -140,7 +140,8 @@ impl RunState {
     /// The state a stored row reports.
     pub fn from_stored(state: &str, ended_by: Option<&str>) -> Option<RunState> {
         match ended_by {
-            Some(e) => RunState::parse(e).filter(|s| matches!(s, RunState::Crashed | RunState::Interrupted)),
+            Some(e) => RunState::parse(e)
+                .filter(|s| matches!(s, RunState::Crashed | RunState::Interrupted)),
             None => RunState::parse(state),
         }
     }

@@ -136,16 +136,33 @@ pub enum Reason {
     },
     NotOpen,
     Draft,
-    OptOut { label: String },
-    NotQueued { queue_label: String },
+    OptOut {
+        label: String,
+    },
+    NotQueued {
+        queue_label: String,
+    },
     Fork,
-    WrongBase { base: String },
-    BaseNotGreen { contexts: Vec<(String, String)> },
-    RequestChanges { by: Vec<String> },
-    InsufficientApprovals { have: Vec<String>, need: u32 },
-    BehindWithRedRequired { contexts: Vec<(String, String)> },
+    WrongBase {
+        base: String,
+    },
+    BaseNotGreen {
+        contexts: Vec<(String, String)>,
+    },
+    RequestChanges {
+        by: Vec<String>,
+    },
+    InsufficientApprovals {
+        have: Vec<String>,
+        need: u32,
+    },
+    BehindWithRedRequired {
+        contexts: Vec<(String, String)>,
+    },
     Behind,
-    RequiredNotGreen { contexts: Vec<(String, String)> },
+    RequiredNotGreen {
+        contexts: Vec<(String, String)>,
+    },
     MergeabilityUnknown,
     Conflicts,
 }

@@ -621,8 +621,8 @@ impl<F: Forge> Tick<'_, F> {
         };
         let note = match done {
             Done::Ok => String::new(),
-            Done::Refused(e) if let Some(err) =
-                self.token_problem(&e, &format!("label #{}", d.pr.0)).await =>
+            Done::Refused(e)
+                if let Some(err) = self.token_problem(&e, &format!("label #{}", d.pr.0)).await =>
             {
                 return Err(err);
             }
@@ -1395,7 +1395,9 @@ impl<F: Forge> Tick<'_, F> {
                         Err(e) => {
                             report.unevaluated.push(Unevaluated {
                                 pr: d.pr.0,
-                                error: format!("a replayed merge could not be checked on the forge: {e}"),
+                                error: format!(
+                                    "a replayed merge could not be checked on the forge: {e}"
+                                ),
                                 exit_label: err_label(&e),
                             });
                             Ok(MergeResult::Unknown)
@@ -1411,8 +1413,8 @@ impl<F: Forge> Tick<'_, F> {
                 .await?;
                 Ok(MergeResult::Merged)
             }
-            Done::Refused(e) if let Some(err) =
-                self.token_problem(&e, &format!("merge #{}", d.pr.0)).await =>
+            Done::Refused(e)
+                if let Some(err) = self.token_problem(&e, &format!("merge #{}", d.pr.0)).await =>
             {
                 Err(err)
             }
@@ -1550,8 +1552,10 @@ impl<F: Forge> Tick<'_, F> {
                 }
                 Ok(UpdateResult::Updated)
             }
-            Done::Refused(e) if let Some(err) =
-                self.token_problem(&e, &format!("update #{}'s branch", d.pr.0)).await =>
+            Done::Refused(e)
+                if let Some(err) = self
+                    .token_problem(&e, &format!("update #{}'s branch", d.pr.0))
+                    .await =>
             {
                 Err(err)
             }

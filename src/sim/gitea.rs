@@ -964,7 +964,12 @@ impl G<'_> {
             Ok(b) => b,
             Err(e) => return e,
         };
-        let field = |k: &str| body.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+        let field = |k: &str| {
+            body.get(k)
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string()
+        };
         let (name, color) = (field("name"), field("color"));
         if name.is_empty() || color.is_empty() {
             return self.err(422, "[Name, Color]: Required");

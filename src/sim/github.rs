@@ -1010,7 +1010,12 @@ impl H<'_> {
             Ok(b) => b,
             Err(e) => return e,
         };
-        let field = |k: &str| body.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+        let field = |k: &str| {
+            body.get(k)
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string()
+        };
         let name = field("name");
         if name.is_empty() {
             return self.validation("Label", "name", "name is missing");

@@ -208,6 +208,16 @@ async fn exercise(kind: ForgeKind, token: &str) -> Sim {
         .await
         .unwrap();
     f.comment(PrNumber(1), "hello").await.unwrap();
+    assert!(
+        f.comment_bodies(PrNumber(1))
+            .await
+            .unwrap()
+            .iter()
+            .any(|b| b == "hello")
+    );
+    f.create_label("mergeward-new", "ededed", "created by the contract test")
+        .await
+        .unwrap();
     let status = NewStatus {
         context: ContextName("mergeward/queue".into()),
         state: ContextState::Pending,

@@ -624,3 +624,36 @@ async fn a_required_status_counts_only_from_a_trusted_creator_when_configured() 
         }
     }
 }
+
+// ------------------------------------------------------------------ a lost ledger (issue 13.5)
+
+#[tokio::test]
+async fn losing_the_ledger_never_repeats_a_comment() {
+    for kind in FLAVORS {
+        let s = queue_scenario(kind).pr(PullSpec::new(1).fork("someone/widgets"));
+        let mut w = World::start(kind, s).await;
+        w.tick().await;
+        let got = w.sim.take_mutations();
+        let [mergeward::sim::Mutation::Commented { pr: 1, body }] = got.as_slice() else {
+            panic!("{kind}: one skip comment expected: {got:?}");
+        };
+        assert!(body.contains("<!-- mergeward:effect "), "{kind}: {body}");
+        // The CI cache holding the ledger is gone: a fresh, empty ledger.
+        let dir = tempfile::tempdir().unwrap();
+        let fresh = mergeward::ledger::Ledger::open(&dir.path().join("l.db").display().to_string())
+            .await
+            .unwrap();
+        let old = std::mem::replace(&mut w.ledger, fresh);
+        old.close().await;
+        let r = w.tick().await;
+        assert!(
+            r.actions
+                .iter()
+                .any(|a| a.kind == "comment" && a.outcome == "replayed"),
+            "{kind}: {:?}",
+            r.actions
+        );
+        w.assert_mutations("the forge's marker says it was posted", &[]);
+        w.shutdown().await;
+    }
+}

@@ -25,6 +25,13 @@ use crate::forge::{
 use crate::ledger::{self, EffectKind, Evidence, Intent, Ledger, NewDecision, NewEffect, Outcome};
 use crate::report::{ActionRecord, Progress};
 
+/// The hidden marker every queue comment ends with: an HTML comment naming the effect's
+/// idempotency key, so the forge itself tells whether a comment was posted (a lost ledger
+/// never repeats one).
+pub fn comment_marker(key: &str) -> String {
+    format!("<!-- mergeward:effect {key} -->")
+}
+
 /// The ledger's command name for a tick's runs.
 pub const RUN_COMMAND: &str = "queue tick";
 
@@ -447,7 +454,9 @@ impl<F: Forge> Tick<'_, F> {
             .await
             .map_err(Self::ledger_err)?;
         if let Intent::Unresolved { prior } = &intent {
-            let done = self.resolve(kind, pr, head, discriminator).await?;
+            let done = self
+                .resolve(kind, pr, head, base.map(Sha::as_str), discriminator)
+                .await?;
             let outcome = if done {
                 Outcome::Committed
             } else {
@@ -464,6 +473,34 @@ impl<F: Forge> Tick<'_, F> {
                 .map_err(Self::ledger_err)?;
         }
         let id = match intent {
+            Intent::Proceed(id) if kind == EffectKind::Comment => {
+                // The ledger may have been lost (a CI cache gone): the forge itself says
+                // whether this comment was posted, by its hidden marker.
+                match self.forge.comment_bodies(pr).await {
+                    Ok(bodies) if bodies.iter().any(|b| b.contains(&comment_marker(&key))) => {
+                        self.ledger
+                            .record_outcome(&id, &Outcome::Committed)
+                            .await
+                            .map_err(Self::ledger_err)?;
+                        record("replayed");
+                        return Ok(Done::Ok);
+                    }
+                    Ok(_) => id,
+                    Err(e) => {
+                        self.ledger
+                            .record_outcome(
+                                &id,
+                                &Outcome::Failed(format!(
+                                    "not sent: the PR's comments could not be read to rule out a repeat: {e}"
+                                )),
+                            )
+                            .await
+                            .map_err(Self::ledger_err)?;
+                        record("failed");
+                        return Ok(Done::Refused(e));
+                    }
+                }
+            }
             Intent::Proceed(id) => id,
             Intent::Replayed { .. } => {
                 record("replayed");
@@ -504,6 +541,7 @@ impl<F: Forge> Tick<'_, F> {
         kind: EffectKind,
         pr: PrNumber,
         head: Option<&Sha>,
+        base: Option<&str>,
         disc: &str,
     ) -> Result<bool> {
         Ok(match kind {
@@ -531,9 +569,21 @@ impl<F: Forge> Tick<'_, F> {
                 }
                 None => false,
             },
-            // A comment cannot be matched reliably; assume it was posted rather than
-            // risk posting it twice.
-            EffectKind::Comment => true,
+            // Every comment carries its effect's hidden marker.
+            EffectKind::Comment => {
+                let key = ledger::effect_key(
+                    &ledger::pr_subject(pr.0),
+                    kind,
+                    head.map(Sha::as_str),
+                    base,
+                    disc,
+                );
+                self.forge
+                    .comment_bodies(pr)
+                    .await?
+                    .iter()
+                    .any(|b| b.contains(&comment_marker(&key)))
+            }
         })
     }
 
@@ -549,6 +599,14 @@ impl<F: Forge> Tick<'_, F> {
         body: String,
     ) -> Result<()> {
         let f = self.forge;
+        let key = ledger::effect_key(
+            &ledger::pr_subject(pr.0),
+            EffectKind::Comment,
+            head.map(Sha::as_str),
+            base.map(Sha::as_str),
+            disc,
+        );
+        let body = format!("{body}\n\n{}", comment_marker(&key));
         let done = self
             .effect(
                 report,
@@ -822,7 +880,13 @@ impl<F: Forge> Tick<'_, F> {
             };
             let head = e.head_sha.as_deref().and_then(Sha::parse);
             match self
-                .resolve(e.kind, PrNumber(pr), head.as_ref(), &e.discriminator)
+                .resolve(
+                    e.kind,
+                    PrNumber(pr),
+                    head.as_ref(),
+                    e.base_sha.as_deref(),
+                    &e.discriminator,
+                )
                 .await
             {
                 Ok(done) => {

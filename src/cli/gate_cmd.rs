@@ -157,7 +157,9 @@ pub async fn lint(
         run.branch = Some(cfg.branch().to_string());
         let f: AnyForge = forge::connect(&target, http)?;
         let needs_protection = env.required_contexts.is_none()
-            && (settings.enabled("required-no-paths") || settings.enabled("context-in-protection"));
+            && (settings.enabled("required-no-paths")
+                || settings.enabled("context-in-protection")
+                || settings.enabled("context-emitted"));
         if needs_protection {
             let p = f
                 .protection(cfg.branch())

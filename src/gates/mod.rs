@@ -10,6 +10,7 @@
 //! `# mergeward: ignore[rule-id,…] reason` on the finding's line or the line above; a
 //! suppression without a reason is not honoured.
 
+pub mod contexts;
 pub mod flips;
 pub mod output;
 pub mod rules;
@@ -87,6 +88,10 @@ pub struct Finding {
     /// The rule could not verify (the forge could not be read); the finding fails closed.
     #[serde(skip)]
     pub unverified: bool,
+    /// The finding is about the repository (its branch protection against the whole
+    /// tree), not a line: `file` is then the linted workflow directory and line/column 1.
+    #[serde(skip)]
+    pub repository: bool,
 }
 
 impl Finding {
@@ -106,6 +111,27 @@ impl Finding {
             message: message.into(),
             fix: fix.into(),
             unverified: false,
+            repository: false,
+        }
+    }
+
+    /// A repository-level finding (no line of its own), placed at `dir`.
+    pub fn repository(
+        info: &'static RuleInfo,
+        dir: &str,
+        message: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Finding {
+        Finding {
+            rule: info.id,
+            severity: info.severity,
+            file: dir.to_string(),
+            line: 1,
+            column: 1,
+            message: message.into(),
+            fix: fix.into(),
+            unverified: false,
+            repository: true,
         }
     }
 
@@ -126,6 +152,30 @@ pub fn file_label(wf: &Workflow) -> String {
     match s.strip_prefix("./") {
         Some(rest) if !rest.is_empty() => rest.to_string(),
         _ => s,
+    }
+}
+
+/// The directory a repository-level finding is placed at: the deepest directory that
+/// holds every linted file (`.` when there is none or they share nothing).
+pub fn tree_label(files: &[&Workflow]) -> String {
+    let mut common: Option<Vec<String>> = None;
+    for w in files {
+        let label = file_label(w);
+        let mut parts: Vec<String> = label.split('/').map(str::to_string).collect();
+        parts.pop();
+        common = Some(match common {
+            None => parts,
+            Some(c) => c
+                .into_iter()
+                .zip(parts)
+                .take_while(|(a, b)| a == b)
+                .map(|(a, _)| a)
+                .collect(),
+        });
+    }
+    match common {
+        Some(c) if !c.is_empty() && !c.iter().all(String::is_empty) => c.join("/"),
+        _ => ".".to_string(),
     }
 }
 

@@ -148,7 +148,12 @@ impl Finding {
 
 /// A file's label in findings: the path as found, `/` separated.
 pub fn file_label(wf: &Workflow) -> String {
-    let s = wf.path.to_string_lossy().replace('\\', "/");
+    path_label(&wf.path)
+}
+
+/// [`file_label`] of a path.
+pub fn path_label(path: &std::path::Path) -> String {
+    let s = path.to_string_lossy().replace('\\', "/");
     match s.strip_prefix("./") {
         Some(rest) if !rest.is_empty() => rest.to_string(),
         _ => s,
@@ -210,8 +215,13 @@ pub struct LintEnv {
     pub required_contexts: Option<Vec<String>>,
     /// Where `required_contexts` came from (for messages).
     pub required_source: String,
-    /// The base tree's workflows, when linting a change (`--base`).
+    /// The base tree's workflows, when linting a change (`--base`). With `base_changed`,
+    /// only the base versions of files the change touches (the rest are the same on both
+    /// sides); without it, every file's base version.
     pub base: Option<Vec<Workflow>>,
+    /// Labels ([`file_label`]) of the linted files that differ from the base (modified,
+    /// added); every other linted file is unchanged since the base.
+    pub base_changed: Option<std::collections::BTreeSet<String>>,
     /// Tracker issues by `(owner/repo, number)`.
     pub issues: BTreeMap<(String, u64), IssueLookup>,
     pub now: DateTime<Utc>,
@@ -229,6 +239,7 @@ impl Default for LintEnv {
             required_contexts: None,
             required_source: "nowhere".into(),
             base: None,
+            base_changed: None,
             issues: BTreeMap::new(),
             now: Utc::now(),
             forge: None,

@@ -52,7 +52,7 @@ impl Rule for ContextEmitted {
             // An external system posting it: the pattern itself, or (a glob) a name it matches.
             if external
                 .iter()
-                .any(|e| e.text() == pattern || ContextPattern::new(pattern).matches(e.text()))
+                .any(|e| e.matches(pattern) || ContextPattern::new(pattern).matches(e.text()))
             {
                 continue;
             }

@@ -92,8 +92,10 @@ fn a_glob_matching_nothing_posted_on_the_pr_event_is_a_finding() {
 
 #[test]
 fn the_event_set_is_configurable_for_batch_mode() {
-    let mut s = GateSettings::default();
-    s.context_events = vec!["pull_request".into(), "push".into()];
+    let s = GateSettings {
+        context_events: vec!["pull_request".into(), "push".into()],
+        ..GateSettings::default()
+    };
     // On Gitea the event is part of the context: a `(pull_request)` context is never
     // posted by the staging push, a glob over the event is.
     let r = lint_with(
@@ -157,8 +159,10 @@ fn github_check_names_matrix_and_reusable_workflows() {
 
 #[test]
 fn external_contexts_are_not_findings_and_missing_protection_is_a_note() {
-    let mut s = GateSettings::default();
-    s.external_contexts = vec!["ci/circleci: *".into()];
+    let s = GateSettings {
+        external_contexts: vec!["ci/circleci: *".into()],
+        ..GateSettings::default()
+    };
     let r = lint_with(
         RULE,
         &[(".gitea/workflows/ci.yml", CI)],

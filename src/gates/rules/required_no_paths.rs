@@ -163,6 +163,9 @@ pub fn required_workflows_named(
     (hit, notes)
 }
 
+/// A glob, an event, and the path-filtered workflows that alone post its matches there.
+pub type Stranding = (String, String, BTreeSet<usize>);
+
 /// For each glob pattern that only path-filtered workflows can match on one of the
 /// queue's `events`: the pattern, the event, and the indexes of those workflows. Patterns
 /// that nothing matches yield a note instead (`context-emitted` reports them).
@@ -171,7 +174,7 @@ pub fn stranding_globs(
     required: &[String],
     naming: Naming,
     events: &[String],
-) -> (Vec<(String, String, BTreeSet<usize>)>, Vec<String>) {
+) -> (Vec<Stranding>, Vec<String>) {
     let posted = contexts::posted(files, naming, events);
     let mut out = Vec::new();
     let mut notes = Vec::new();

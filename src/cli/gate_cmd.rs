@@ -420,7 +420,7 @@ fn print(report: &gates::LintReport, format: Format) -> Result<()> {
         .map_err(|e| Error::Internal(format!("cannot render JSON: {e}")))
     };
     let text = match format {
-        Format::Text => output::text(report),
+        Format::Text | Format::Markdown | Format::Html => output::text(report),
         Format::Json => render(&output::json(report), true)? + "\n",
         Format::Jsonl => render(&output::json(report), false)? + "\n",
         Format::Sarif => render(&output::sarif(report), true)? + "\n",

@@ -33,6 +33,7 @@ mod forge_cmd;
 pub mod gate_cmd;
 mod ledger_cmd;
 mod locked;
+mod queue_page;
 pub mod queue_cmd;
 mod reap_cmd;
 mod sandbox_cmd;
@@ -120,6 +121,10 @@ pub enum Format {
     Sarif,
     /// GitHub workflow commands, `::error file=…,line=…::` (`gate lint`, `gate flips`); other commands print text
     Github,
+    /// The queue page as Markdown, for a job summary (`queue status`); other commands print text
+    Markdown,
+    /// The queue page as one self-contained HTML file (`queue status`); other commands print text
+    Html,
 }
 
 #[derive(Debug, Subcommand)]

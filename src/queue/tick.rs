@@ -36,6 +36,11 @@ pub fn comment_marker(key: &str) -> String {
 /// it waits for, e.g. `2 of 5 · waiting for CI / test (pull_request) (pending)`. At most 140
 /// characters (GitHub's limit) once posted.
 pub fn queue_line(position: usize, total: usize, d: &Decision, branch: &str) -> String {
+    format!("{position} of {total} · {}", waits_for(d, branch))
+}
+
+/// The one thing a candidate decided as `d` waits for, in a few words.
+pub fn waits_for(d: &Decision, branch: &str) -> String {
     let first = |v: &[(String, String)]| {
         v.first()
             .map(|(c, s)| format!("{c} ({s})"))
@@ -56,7 +61,7 @@ pub fn queue_line(position: usize, total: usize, d: &Decision, branch: &str) -> 
         Reason::Conflicts => format!("conflicts with {branch}"),
         other => other.text(),
     };
-    format!("{position} of {total} · {what}")
+    what
 }
 
 /// The ledger's command name for a tick's runs.
@@ -196,6 +201,15 @@ pub struct TickReport {
     pub approvals: BTreeMap<u64, usize>,
     /// Why each PR carrying the hold label was held (from the ledger, or the hold comment).
     pub held: BTreeMap<u64, String>,
+    /// Title and link of every open PR listed.
+    pub prs: BTreeMap<u64, PrSummary>,
+}
+
+/// What the reports show of a PR besides its decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PrSummary {
+    pub title: String,
+    pub url: Option<String>,
 }
 
 impl TickReport {
@@ -1021,6 +1035,7 @@ impl<F: Forge> Tick<'_, F> {
             branch: s.branch.clone(),
             approvals: BTreeMap::new(),
             held: BTreeMap::new(),
+            prs: BTreeMap::new(),
         };
         self.recover(&mut report).await?;
         let base_head = f.branch_head(&s.branch).await?;
@@ -1042,6 +1057,15 @@ impl<F: Forge> Tick<'_, F> {
         }
 
         let open = f.open_pulls().await?;
+        for pr in &open {
+            report.prs.insert(
+                pr.number.0,
+                PrSummary {
+                    title: pr.title.clone(),
+                    url: pr.url.clone(),
+                },
+            );
+        }
         let mut candidates = Vec::new();
         let mut skips = Vec::new();
         for pr in &open {

@@ -204,7 +204,9 @@ async fn gather(
             v["exit_label"] = json!(exit.label());
             print_json(&v)?;
         }
-        Format::Text | Format::Github | Format::Markdown | Format::Html => print_text(&report, exit),
+        Format::Text | Format::Github | Format::Markdown | Format::Html => {
+            print_text(&report, exit)
+        }
     }
     Ok(exit)
 }

@@ -240,7 +240,9 @@ pub async fn status(
                 match h {
                     Ok(h) => Some(h),
                     Err(e) => {
-                        tracing::warn!("the queue page shows no history: the ledger could not be read: {e}");
+                        tracing::warn!(
+                            "the queue page shows no history: the ledger could not be read: {e}"
+                        );
                         None
                     }
                 }
@@ -335,7 +337,9 @@ pub(super) fn action_label(r: &TickReport, d: &Decision, first_ready: Option<u64
             "merge".into()
         }
         (TickOutcome::Deferred { pr }, Action::Merge { .. }) if *pr == d.pr.0 => "deferred".into(),
-        (TickOutcome::Idle, Action::Merge { .. }) if first_ready == Some(d.pr.0) => "merge next".into(),
+        (TickOutcome::Idle, Action::Merge { .. }) if first_ready == Some(d.pr.0) => {
+            "merge next".into()
+        }
         (_, Action::Merge { .. }) => "ready (next)".into(),
         _ if did("update") => "update".into(),
         (_, Action::Update) => "behind".into(),

@@ -46,7 +46,7 @@ pub fn waits_for(d: &Decision, branch: &str) -> String {
             .map(|(c, s)| format!("{c} ({s})"))
             .unwrap_or_default()
     };
-    let what = match &d.reason {
+    match &d.reason {
         Reason::Ready { .. } => "ready (next)".to_string(),
         Reason::Behind => format!("behind {branch}: waiting for an update"),
         Reason::RequiredNotGreen { contexts } => format!("waiting for {}", first(contexts)),
@@ -60,8 +60,7 @@ pub fn waits_for(d: &Decision, branch: &str) -> String {
         Reason::MergeabilityUnknown => "waiting for the forge's mergeability check".to_string(),
         Reason::Conflicts => format!("conflicts with {branch}"),
         other => other.text(),
-    };
-    what
+    }
 }
 
 /// The ledger's command name for a tick's runs.
@@ -1427,10 +1426,25 @@ impl<F: Forge> Tick<'_, F> {
                 reason: Reason::Behind,
                 ..d.clone()
             };
-            match self
-                .update(report, policy, &d, c, decision_ids[i].as_deref())
+            // Its own decision (superseding the one made before the merge), so the ledger
+            // says why this PR was updated.
+            let did = self
+                .record_decision(
+                    policy,
+                    &d,
+                    Some(c),
+                    None,
+                    Some((
+                        "behind",
+                        format!(
+                            "after merging #{merged}, brought up to date with {} so it can merge next",
+                            self.settings.branch
+                        ),
+                    )),
+                )
                 .await?
-            {
+                .or_else(|| decision_ids[i].clone());
+            match self.update(report, policy, &d, c, did.as_deref()).await? {
                 UpdateResult::Updated => {
                     report.notes.push(format!(
                         "after merging #{merged}, updated #{} (the oldest behind PR that could merge) to {} at {}",

@@ -80,8 +80,22 @@ pub fn config_digest(cfg: &Config) -> String {
 /// Adds what to do to a bare forge error: where the token came from for auth failures.
 pub fn with_hint(cfg: &Config, e: Error) -> Error {
     match e {
+        Error::ForgeCtx { context, err, .. }
+            if cfg.token.is_none()
+                && matches!(err.exit_code(), ExitCode::Auth | ExitCode::NotFound) =>
+        {
+            Error::ForgeCtx {
+                context,
+                err,
+                hint: Some(NO_TOKEN_HINT.into()),
+            }
+        }
         Error::Forge(err) => {
             let hint = match err.exit_code() {
+                ExitCode::Auth | ExitCode::NotFound if cfg.token.is_none() => Some(NO_TOKEN_HINT.into()),
+                ExitCode::NotFound if cfg.forge_kind() == crate::forge::ForgeKind::GitHub => Some(
+                    "check --repo and --branch (a private repository looks absent to a token that cannot read it); if this server is not GitHub, try --forge gitea".into(),
+                ),
                 ExitCode::Auth if err.status() == Some(401) => Some(format!(
                     "the forge rejected the token from {}; check that it is valid and meant for this server",
                     cfg.token_source()
@@ -103,6 +117,9 @@ pub fn with_hint(cfg: &Config, e: Error) -> Error {
         other => other,
     }
 }
+
+/// What to say when no token is configured and the forge refused or hid something.
+pub const NO_TOKEN_HINT: &str = "no token: set MERGEWARD_TOKEN (or GITEA_TOKEN / GITHUB_TOKEN), or pass --token-file PATH; the forge answered as to an anonymous visitor";
 
 /// Opens the ledger named by the configuration.
 pub async fn open_ledger(cfg: &Config) -> Result<Ledger> {

@@ -1009,16 +1009,24 @@ impl<F: Forge> Tick<'_, F> {
     pub async fn run(&self) -> Result<TickReport> {
         let s = self.settings;
         let f = self.forge;
-        let protection = f.protection(&s.branch).await.map_err(|e| Error::ForgeCtx {
-            context: format!(
-                "queue held: cannot read the branch protection of {}",
-                s.branch
-            ),
-            err: Box::new(e),
-            hint: Some(
-                "the queue never merges without the required contexts; check the token's access"
-                    .into(),
-            ),
+        let protection = f.protection(&s.branch).await.map_err(|e| {
+            let hint = match e.status() {
+                Some(401) => "the forge rejected the token; the queue never merges without reading the required contexts".to_string(),
+                Some(403) => "the token may not read the branch protection; the queue never merges without the required contexts".to_string(),
+                Some(404) => format!(
+                    "the repository or the branch {} does not exist, or the token cannot see it: check --repo and --branch",
+                    s.branch
+                ),
+                _ => "the queue never merges without the required contexts; the next tick tries again".to_string(),
+            };
+            Error::ForgeCtx {
+                context: format!(
+                    "queue held: cannot read the branch protection of {}",
+                    s.branch
+                ),
+                err: Box::new(e),
+                hint: Some(hint),
+            }
         })?;
         let policy = build_policy(f.kind(), &protection, s)?;
         let mut report = TickReport {

@@ -455,6 +455,12 @@ impl Ledger {
         store::recent_effects(&mut conn, command, repo, branch, kinds, limit).await
     }
 
+    /// Up to `limit` run ids that `prefix` (an id or its start, dashes optional) names.
+    pub async fn runs_by_prefix(&self, prefix: &str, limit: u32) -> LedgerResult<Vec<String>> {
+        let mut conn = self.conn().await?;
+        store::runs_by_prefix(&mut conn, prefix, limit).await
+    }
+
     /// One run, with the derived state when unfinished.
     pub async fn run(&self, run_id: &str) -> LedgerResult<Option<RunRecord>> {
         let mut conn = self.conn().await?;

@@ -482,6 +482,68 @@ pub const KEYS: &[KeyDef] = &[
     },
 ];
 
+/// The TOML spelling of a key's default (`None` when the key has no default).
+fn toml_default(d: &KeyDef) -> Option<String> {
+    let v = d.default?;
+    Some(match d.kind {
+        Kind::Bool | Kind::Int(_) => v.to_string(),
+        Kind::List => {
+            let items: Vec<String> = split_list(v)
+                .into_iter()
+                .map(|i| toml::Value::String(i).to_string())
+                .collect();
+            format!("[{}]", items.join(", "))
+        }
+        Kind::Str | Kind::Choice(_) => toml::Value::String(v.to_string()).to_string(),
+    })
+}
+
+/// A commented `.mergeward.toml` with every key of [`KEYS`]: its meaning, where else it can
+/// be set, and its default, commented out. `set` holds values written active instead
+/// (key, TOML string value), e.g. `forge.kind` from `mergeward init`. Generated from the
+/// key table, so the file never drifts from what mergeward reads.
+pub fn config_template(set: &[(&str, &str)]) -> String {
+    let mut out = String::from(
+        "# mergeward configuration (written by `mergeward init`).\n\
+         # Precedence: command-line flag > environment variable > this file > default.\n\
+         # Every key is listed with its default, commented out; uncomment to change it.\n\
+         # `mergeward config show` prints the effective value of each key and where it came from.\n",
+    );
+    let mut section = "";
+    for d in KEYS {
+        let Some((sec, name)) = d.key.split_once('.') else {
+            continue;
+        };
+        if sec != section {
+            out.push_str(&format!("\n[{sec}]\n"));
+            section = sec;
+        }
+        out.push_str(&format!("\n# {}\n", d.help));
+        let mut also: Vec<String> = Vec::new();
+        if let Some(f) = d.flag {
+            also.push(format!("flag {f}"));
+        }
+        if !d.envs.is_empty() {
+            also.push(format!("env {}", d.envs.join(", ")));
+        }
+        if !also.is_empty() {
+            out.push_str(&format!("# ({})\n", also.join("; ")));
+        }
+        if let Some((_, v)) = set.iter().find(|(k, _)| *k == d.key) {
+            out.push_str(&format!(
+                "{name} = {}\n",
+                toml::Value::String((*v).to_string())
+            ));
+            continue;
+        }
+        match toml_default(d) {
+            Some(v) => out.push_str(&format!("# {name} = {v}\n")),
+            None => out.push_str(&format!("# {name} =   (no default: unset)\n")),
+        }
+    }
+    out
+}
+
 /// A value as written in a source, before typing.
 #[derive(Debug, Clone, PartialEq)]
 enum Raw {
@@ -817,12 +879,21 @@ impl Config {
         };
         let mut settings = BTreeMap::new();
         for d in KEYS {
-            let found: Option<(Raw, Source)> = if let Some(v) = flag_value(d.key) {
+            // Set but empty (what `${{ vars.X }}` gives when X is unset) means unset for every
+            // string, list, number and choice key: the next source decides. A boolean set but
+            // empty stays a usage error (the original scripts read `AUTO_DISCOVER=""` as off;
+            // mergeward does not guess).
+            let present = |v: &String| !v.trim().is_empty() || d.kind == Kind::Bool;
+            let found: Option<(Raw, Source)> = if let Some(v) = flag_value(d.key).filter(present)
+            {
                 Some((
                     Raw::Str(v),
                     Source::Flag(d.flag.unwrap_or(d.key).to_string()),
                 ))
-            } else if let Some((name, v)) = d.envs.iter().find_map(|n| env.var(n).map(|v| (*n, v)))
+            } else if let Some((name, v)) = d
+                .envs
+                .iter()
+                .find_map(|n| env.var(n).filter(present).map(|v| (*n, v)))
             {
                 Some((Raw::Str(v), Source::Env(name.to_string())))
             } else if let Some(raw) = from_file.get(d.key) {

@@ -25,9 +25,7 @@ fn main() {
         .ok()
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty());
-    let in_checkout = manifest
-        .as_deref()
-        .is_some_and(|m| m.join(".git").exists());
+    let in_checkout = manifest.as_deref().is_some_and(|m| m.join(".git").exists());
     let commit = explicit.or_else(|| {
         if !in_checkout {
             return None;

@@ -884,8 +884,7 @@ impl Config {
             // empty stays a usage error (the original scripts read `AUTO_DISCOVER=""` as off;
             // mergeward does not guess).
             let present = |v: &String| !v.trim().is_empty() || d.kind == Kind::Bool;
-            let found: Option<(Raw, Source)> = if let Some(v) = flag_value(d.key).filter(present)
-            {
+            let found: Option<(Raw, Source)> = if let Some(v) = flag_value(d.key).filter(present) {
                 Some((
                     Raw::Str(v),
                     Source::Flag(d.flag.unwrap_or(d.key).to_string()),
@@ -1243,6 +1242,110 @@ mod tests {
         );
         let c = resolve(FlagValues::default(), &[("AUTO_DISCOVER", "off")], None).unwrap();
         assert_eq!(c.bool("queue.auto_discover"), Some(false));
+    }
+
+    /// Set but empty (`${{ vars.X }}` of an unset X) is unset for every key but booleans:
+    /// the next environment name, the file or the default decides, as if it were absent.
+    #[test]
+    fn empty_env_and_flag_values_mean_unset_for_every_non_boolean_key() {
+        let file = "[forge]\nrepo = \"file/repo\"\n";
+        let unset = resolve(FlagValues::default(), &[], Some(file)).unwrap();
+        for d in KEYS {
+            for name in d.envs {
+                for empty in ["", "  "] {
+                    let got = resolve(FlagValues::default(), &[(name, empty)], Some(file));
+                    if d.kind == Kind::Bool {
+                        let err = got.expect_err(name).to_string();
+                        assert!(err.contains(name) && err.contains("empty"), "{err}");
+                        continue;
+                    }
+                    let got = got.unwrap_or_else(|e| panic!("{name}={empty:?}: {e}"));
+                    let key_of = |c: &Config| {
+                        c.get(d.key)
+                            .map(|s| (s.value.clone(), std::mem::discriminant(&s.source)))
+                    };
+                    assert_eq!(key_of(&got), key_of(&unset), "{name}={empty:?}");
+                }
+            }
+        }
+        // The next name decides: MERGEWARD_BRANCH="" does not hide WATCH_BRANCH.
+        let c = resolve(
+            FlagValues::default(),
+            &[("MERGEWARD_BRANCH", ""), ("WATCH_BRANCH", "trunk")],
+            None,
+        )
+        .unwrap();
+        assert_eq!(c.branch(), "trunk");
+        // An empty list variable is the default, not an explicit empty list.
+        let c = resolve(FlagValues::default(), &[("OPT_OUT_LABELS", "")], None).unwrap();
+        assert_eq!(
+            c.list("queue.opt_out_labels"),
+            ["do-not-auto-merge", "wip", "draft"]
+        );
+        let c = resolve(
+            FlagValues::default(),
+            &[("MERGEWARD_GATES_REQUIRED_CONTEXTS", "")],
+            None,
+        )
+        .unwrap();
+        assert!(c.get("gates.required_contexts").is_none());
+        // An empty flag value is unset too.
+        let c = resolve(
+            FlagValues {
+                repo: Some(String::new()),
+                ..Default::default()
+            },
+            &[("REPO", "env/repo")],
+            None,
+        )
+        .unwrap();
+        assert_eq!(c.str("forge.repo"), Some("env/repo"));
+    }
+
+    /// The generated `.mergeward.toml` lists every key; with every default uncommented it
+    /// resolves to exactly the defaults.
+    #[test]
+    fn config_template_lists_every_key_with_its_default() {
+        let text = config_template(&[("forge.kind", "github")]);
+        for d in KEYS {
+            let name = d.key.split_once('.').map_or(d.key, |p| p.1);
+            assert!(
+                text.lines().any(|l| l.starts_with(&format!("# {name} = "))
+                    || l.starts_with(&format!("{name} = "))),
+                "{} missing",
+                d.key
+            );
+        }
+        let defaults = resolve(FlagValues::default(), &[], None).unwrap();
+        let written = resolve(FlagValues::default(), &[], Some(&text)).unwrap();
+        assert_eq!(written.str("forge.kind"), Some("github"));
+        let uncommented: String = text
+            .lines()
+            .map(|l| match l.strip_prefix("# ") {
+                Some(rest)
+                    if !rest.contains("(no default")
+                        && rest.split_once(" = ").is_some_and(|(k, _)| {
+                            k.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+                        }) =>
+                {
+                    rest
+                }
+                _ => l,
+            })
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let all = resolve(FlagValues::default(), &[], Some(&uncommented)).unwrap();
+        for d in KEYS {
+            if d.key == "forge.kind" {
+                continue;
+            }
+            assert_eq!(
+                all.get(d.key).map(|s| &s.value),
+                defaults.get(d.key).map(|s| &s.value),
+                "{}",
+                d.key
+            );
+        }
     }
 
     #[test]

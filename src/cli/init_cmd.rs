@@ -48,6 +48,10 @@ const GITHUB: &[Template] = &[
         text: include_str!("../../workflows/github/merge-queue.yml"),
     },
     Template {
+        name: "merge-queue-wake.yml",
+        text: include_str!("../../workflows/github/merge-queue-wake.yml"),
+    },
+    Template {
         name: "gates.yml",
         text: include_str!("../../workflows/github/gates.yml"),
     },
@@ -121,7 +125,10 @@ fn choose_forge(flag: Option<&str>, dir: &Path) -> Result<(InitForge, &'static s
     } else if has(".github") && !has(".gitea") {
         (InitForge::GitHub, "found .github/ and no .gitea/")
     } else {
-        (InitForge::Gitea, "the default; --forge github or --forge forgejo chooses another")
+        (
+            InitForge::Gitea,
+            "the default; --forge github or --forge forgejo chooses another",
+        )
     })
 }
 
@@ -252,10 +259,7 @@ pub fn run(
     let mut files: Vec<(PathBuf, String)> =
         vec![(dir.join(".mergeward.toml"), config_template(&set))];
     for t in forge.templates() {
-        files.push((
-            dir.join(forge.workflow_dir()).join(t.name),
-            forge.render(t),
-        ));
+        files.push((dir.join(forge.workflow_dir()).join(t.name), forge.render(t)));
     }
 
     let existing: Vec<String> = files
@@ -284,10 +288,7 @@ pub fn run(
 
     let contexts = required_contexts(forge);
     let items = checklist(forge, &contexts, "merge-queue-hold");
-    let written: Vec<String> = files
-        .iter()
-        .map(|(p, _)| p.display().to_string())
-        .collect();
+    let written: Vec<String> = files.iter().map(|(p, _)| p.display().to_string()).collect();
     report.outcome = Some("initialised".into());
     match format {
         Format::Text | Format::Github => {
@@ -332,7 +333,10 @@ mod tests {
             required_contexts(InitForge::Gitea),
             vec!["gates / lint (pull_request)".to_string()]
         );
-        assert_eq!(required_contexts(InitForge::GitHub), vec!["lint".to_string()]);
+        assert_eq!(
+            required_contexts(InitForge::GitHub),
+            vec!["lint".to_string()]
+        );
     }
 
     #[test]

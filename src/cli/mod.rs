@@ -332,8 +332,8 @@ pub enum ForgeCommand {
 pub enum SimCommand {
     /// Run the simulated forge as a standalone server and print its URL
     Serve {
-        /// Scenario file (JSON; the format is described in fixtures/sim/README.md of the
-        /// source repository) [default: the built-in scenario `sandbox` uses]
+        /// Scenario file (JSON; its format: the source repository's fixtures/sim/README.md)
+        /// [default: the built-in scenario `sandbox` uses]
         #[arg(long, value_name = "FILE")]
         scenario: Option<PathBuf>,
         /// Port on 127.0.0.1 (0 picks a free one)

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Builds mergeward's release binary for one target, exactly as the release workflows
-# (workflows/release/) do, and writes it with its SHA-256 sum into dist/:
+# (.github/workflows/release.yml, .gitea/workflows/release.yml) do, and writes it with its SHA-256 sum into dist/:
 #   dist/mergeward-v<version>-<target>         the binary (stripped, thin LTO)
 #   dist/mergeward-v<version>-<target>.sha256  "<sum>  <file name>", as sha256sum prints it
 # Usage: scripts/build-release.sh TARGET   (e.g. x86_64-unknown-linux-gnu, aarch64-unknown-linux-gnu)
 # A TARGET other than the host is cross-compiled with <arch>-linux-gnu-gcc (Debian's
 # gcc-<arch>-linux-gnu package) as linker and C compiler (SQLite and aws-lc are C). The
 # commit for `--version` comes from MERGEWARD_BUILD_COMMIT, else git, else "unknown".
-# Environment: CARGO_TARGET_DIR is honoured; DIST (default dist) names the output folder.
+# Environment: CARGO_TARGET_DIR is honoured; DIST (default dist) names the output folder;
+# MERGEWARD_RELEASE_TAG (vX.Y.Z), when set, must match the version in Cargo.toml.
 set -euo pipefail
 target="${1:-}"
 if [ -z "$target" ]; then
@@ -19,6 +20,11 @@ cd "$(dirname "$0")/.."
 version="$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n 1)"
 if [ -z "$version" ]; then
   echo "build-release: cannot read the package version from Cargo.toml" >&2
+  exit 1
+fi
+# A release tag (MERGEWARD_RELEASE_TAG, set by the release workflows) must name this version.
+if [ -n "${MERGEWARD_RELEASE_TAG:-}" ] && [ "$MERGEWARD_RELEASE_TAG" != "v$version" ]; then
+  echo "build-release: tag $MERGEWARD_RELEASE_TAG does not match Cargo.toml's version $version (expected v$version)" >&2
   exit 1
 fi
 if [ -z "${MERGEWARD_BUILD_COMMIT:-}" ]; then

@@ -5,7 +5,6 @@
 mod common;
 
 use common::queue::*;
-use common::*;
 use mergeward::cli::queue_cmd::{outcome_line, report_table};
 use mergeward::forge::ForgeKind;
 use mergeward::sim::{Mutation, PullSpec, ReviewSpec};

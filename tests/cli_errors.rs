@@ -285,3 +285,58 @@ async fn a_ledger_that_is_not_sqlite_or_not_reachable_fails_within_seconds_namin
         assert!(!e.contains("secret"), "the password is never printed: {e}");
     }
 }
+
+/// On a terminal a tick shows progress from its first request (the simulator answers slowly
+/// here, so the reads before the candidates take a while); on a pipe nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tick_on_a_terminal_shows_progress_from_the_first_request() {
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("SKIPPED: util-linux `script` (a pseudo-terminal) is not installed");
+        return;
+    }
+    let sim = Sim::start(
+        base(ForgeKind::Gitea)
+            .protect(ProtectionSpec::new("main").contexts(&["CI"]).approvals(1))
+            .latency_ms(400),
+    )
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mw = env!("CARGO_BIN_EXE_mergeward");
+    let cmd = format!(
+        "GITEA_TOKEN={TOKEN} '{mw}' queue status --format text --url {} --repo {REPO} --branch main --ledger '{}'",
+        sim.url(),
+        dir.path().join("l.db").display()
+    );
+    let o = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("script")
+            .args(["-qec", &cmd, "/dev/null"])
+            .env("TERM", "xterm")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let screen = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        screen.contains("reading main's protection, head and open pull requests"),
+        "the spinner shows before the first answer: {screen}"
+    );
+    // The same command on a pipe: no progress at all on stderr.
+    let o = run(
+        args(
+            &sim,
+            "gitea",
+            &["queue", "status", "--format", "text"],
+            &dir.path().join("l.db"),
+        ),
+        vec![("GITEA_TOKEN", TOKEN.to_string())],
+    )
+    .await;
+    assert!(!stderr(&o).contains("reading main"), "{}", stderr(&o));
+    sim.shutdown().await;
+}

@@ -1009,6 +1009,11 @@ impl<F: Forge> Tick<'_, F> {
     pub async fn run(&self) -> Result<TickReport> {
         let s = self.settings;
         let f = self.forge;
+        // On a terminal, something moves from the first request on.
+        let spin = crate::report::ClearOnDrop(self.progress.spinner(&format!(
+            "reading {}'s protection, head and open pull requests",
+            s.branch
+        )));
         let protection = f.protection(&s.branch).await.map_err(|e| {
             let hint = match e.status() {
                 Some(401) => "the forge rejected the token; the queue never merges without reading the required contexts".to_string(),
@@ -1087,6 +1092,7 @@ impl<F: Forge> Tick<'_, F> {
                 None => candidates.push(pr.clone()),
             }
         }
+        drop(spin);
         // Evaluate in FIFO windows; stop after the window that holds a ready PR.
         let bar = self
             .progress

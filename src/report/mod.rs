@@ -8,7 +8,7 @@ mod fd;
 pub mod progress;
 
 pub use envelope::{ActionRecord, Envelope, EnvelopeSink, ErrorInfo, LedgerRef, RunStatus};
-pub use progress::Progress;
+pub use progress::{ClearOnDrop, Progress};
 
 use crate::error::{Error, ExitCode};
 use crate::forge::ApiCounts;

@@ -82,9 +82,30 @@ impl Progress {
         pb
     }
 
+    /// A spinner for work whose length is not known yet (the reads before the candidates
+    /// are counted), shown from the first request; hidden when not on a terminal or with `-q`.
+    pub fn spinner(&self, message: &str) -> indicatif::ProgressBar {
+        if !self.bars {
+            return indicatif::ProgressBar::hidden();
+        }
+        let pb = indicatif::ProgressBar::new_spinner();
+        pb.set_message(message.to_string());
+        pb.enable_steady_tick(std::time::Duration::from_millis(120));
+        pb
+    }
+
     /// Closes the event stream.
     pub fn close(&self) {
         let mut guard = self.sink.lock().unwrap_or_else(|e| e.into_inner());
         *guard = None;
+    }
+}
+
+/// A progress bar or spinner that is cleared however its scope ends (early returns, `?`).
+pub struct ClearOnDrop(pub indicatif::ProgressBar);
+
+impl Drop for ClearOnDrop {
+    fn drop(&mut self) {
+        self.0.finish_and_clear();
     }
 }

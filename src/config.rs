@@ -61,7 +61,7 @@ pub const KEYS: &[KeyDef] = &[
         envs: &["MERGEWARD_URL", "GITEA_HOST"],
         kind: Kind::Str,
         default: None,
-        help: "server root (Gitea/Forgejo) or API root (GitHub; default https://api.github.com); a bare host means https://HOST",
+        help: "server root (Gitea/Forgejo) or API root (GitHub; default https://api.github.com), with its scheme (the original scripts' GITEA_HOST may be a bare host, read as https://HOST)",
     },
     KeyDef {
         key: "forge.repo",
@@ -906,6 +906,19 @@ impl Config {
                 if d.key == "forge.url"
                     && let Value::Str(s) = &value
                 {
+                    // The original scripts' GITEA_HOST is a bare host by design; anywhere
+                    // else a URL without a scheme is a mistake worth naming.
+                    if !s.contains("://") && source != Source::Env("GITEA_HOST".into()) {
+                        return Err(Error::Config {
+                            key: d.key.to_string(),
+                            origin: source.clone(),
+                            message: format!("{s:?} has no scheme"),
+                            hint: Some(format!(
+                                "write the URL with its scheme: {} (http:// only for a server on this machine)",
+                                normalize_url(s)
+                            )),
+                        });
+                    }
                     value = Value::Str(normalize_url(s));
                 }
                 settings.insert(

@@ -340,3 +340,49 @@ async fn a_tick_on_a_terminal_shows_progress_from_the_first_request() {
     assert!(!stderr(&o).contains("reading main"), "{}", stderr(&o));
     sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_url_without_a_scheme_is_a_usage_error_showing_the_corrected_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = run(
+        vec![
+            "forge".into(),
+            "check".into(),
+            "--url".into(),
+            "git.example.com".into(),
+            "--repo".into(),
+            REPO.into(),
+            "--format".into(),
+            "text".into(),
+            "--ledger".into(),
+            dir.path().join("l.db").display().to_string(),
+        ],
+        vec![("GITEA_TOKEN", TOKEN.to_string())],
+    )
+    .await;
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(e.contains("\"git.example.com\" has no scheme"), "{e}");
+    assert!(e.contains("https://git.example.com"), "{e}");
+    // The original scripts' GITEA_HOST is a bare host by design: still accepted.
+    let o = run(
+        vec![
+            "config".into(),
+            "show".into(),
+            "--format".into(),
+            "json".into(),
+        ],
+        vec![("GITEA_HOST", "git.example.com".to_string())],
+    )
+    .await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let url = v["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["key"] == "forge.url")
+        .unwrap()
+        .clone();
+    assert_eq!(url["value"], "https://git.example.com", "{url}");
+}

@@ -386,3 +386,65 @@ async fn a_url_without_a_scheme_is_a_usage_error_showing_the_corrected_url() {
         .clone();
     assert_eq!(url["value"], "https://git.example.com", "{url}");
 }
+
+/// A ledger exported (CI's) and imported into an empty one (a laptop's): the same runs, and
+/// `ledger show` finds a run by a short prefix of its id.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ledger_export_imports_into_an_empty_ledger_and_runs_are_found_by_prefix() {
+    let dir = tempfile::tempdir().unwrap();
+    let from = dir.path().join("ci.db");
+    let run_id = {
+        let l = mergeward::ledger::Ledger::open(&from.display().to_string())
+            .await
+            .unwrap();
+        let r = l
+            .start_run(&mergeward::ledger::NewRun::new(
+                "queue tick",
+                "gitea",
+                REPO,
+                "main",
+            ))
+            .await
+            .unwrap();
+        l.close().await;
+        r.id
+    };
+    let mw = env!("CARGO_BIN_EXE_mergeward");
+    let to = dir.path().join("local.db");
+    let export = dir.path().join("ci.jsonl");
+    let sh = format!(
+        "'{mw}' ledger export --ledger '{}' > '{}' && '{mw}' ledger import '{}' --ledger '{}' --format json",
+        from.display(),
+        export.display(),
+        export.display(),
+        to.display()
+    );
+    let o = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("bash")
+            .args(["-c", &sh])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["runs"], 1, "{v}");
+    let short: String = run_id.chars().filter(|c| *c != '-').take(10).collect();
+    let o = run(
+        vec![
+            "ledger".into(),
+            "show".into(),
+            short,
+            "--ledger".into(),
+            to.display().to_string(),
+            "--format".into(),
+            "json".into(),
+        ],
+        vec![],
+    )
+    .await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["run"]["id"], run_id.as_str(), "{v}");
+}

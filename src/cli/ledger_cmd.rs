@@ -211,6 +211,30 @@ async fn execute(
                 counts.runs + counts.decisions + counts.effects
             ));
         }
+        LedgerCommand::Import { file } => {
+            let counts = if file.as_os_str() == "-" {
+                l.import_jsonl(std::io::stdin().lock()).await?
+            } else {
+                let f = std::fs::File::open(file).map_err(|e| Error::Io {
+                    path: file.display().to_string(),
+                    message: format!("cannot read the export: {e}"),
+                })?;
+                l.import_jsonl(std::io::BufReader::new(f)).await?
+            };
+            report.outcome = Some("imported".into());
+            let text = format!(
+                "imported {} runs, {} decisions, {} effects",
+                counts.runs, counts.decisions, counts.effects
+            );
+            match format {
+                Format::Json | Format::Jsonl | Format::Sarif => print_json(&json!({
+                    "runs": counts.runs,
+                    "decisions": counts.decisions,
+                    "effects": counts.effects,
+                }))?,
+                _ => outln!("{text}"),
+            }
+        }
         LedgerCommand::Migrate => {
             let before = l.schema_version().await?;
             let applied = l.migrate().await?;

@@ -269,6 +269,13 @@ pub enum LedgerCommand {
     },
     /// Every run, decision and effect as JSON Lines on stdout
     Export,
+    /// Load JSON Lines written by `ledger export` (a file, or stdin with `-`) into this
+    /// ledger, e.g. CI's ledger into a local one to run `ledger explain` on it
+    Import {
+        /// The export file, or `-` for stdin
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
     /// Apply pending schema migrations
     Migrate,
 }
@@ -415,6 +422,7 @@ pub fn command_path(cmd: &Command) -> &'static str {
         Command::Ledger(LedgerCommand::Show { .. }) => "ledger show",
         Command::Ledger(LedgerCommand::Explain { .. }) => "ledger explain",
         Command::Ledger(LedgerCommand::Export) => "ledger export",
+        Command::Ledger(LedgerCommand::Import { .. }) => "ledger import",
         Command::Ledger(LedgerCommand::Migrate) => "ledger migrate",
         Command::Reap { .. } => "reap",
         Command::Gate(GateCommand::Lint { .. }) => "gate lint",

@@ -17,9 +17,8 @@ pub fn effects_of(path: &str) -> Option<&'static str> {
         // Writes files into the working tree (never overwrites without --force).
         "init" => "local",
         "gate lint" | "gate flips" => "read",
-        "ledger runs" | "ledger show" | "ledger explain" | "ledger export" | "ledger migrate" => {
-            "local"
-        }
+        "ledger runs" | "ledger show" | "ledger explain" | "ledger export" | "ledger migrate"
+        | "ledger import" => "local",
         _ => return None,
     })
 }

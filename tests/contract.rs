@@ -217,6 +217,7 @@ async fn job_log_requests_exist_in_the_specs() {
             description: None,
             created_at: None,
             updated_at: None,
+            app: None,
         };
         assert_eq!(f.job_log(&report, &caps).await, JobLog::Text("ok\n".into()));
         let spec = Spec::load(spec);

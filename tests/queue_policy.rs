@@ -34,6 +34,7 @@ fn policy() -> QueuePolicy {
             .collect(),
         queue_label: "merge-queue".into(),
         auto_discover: true,
+        github: None,
     }
 }
 
@@ -50,6 +51,7 @@ fn statuses(head: &Sha, pairs: &[(&str, &str)]) -> CommitStatuses {
             description: None,
             created_at: None,
             updated_at: None,
+            app: None,
         })
         .collect();
     CommitStatuses::reduce(head.clone(), rows)
@@ -93,6 +95,7 @@ fn ready() -> CandidateState {
             base_ref: "main".into(),
             is_fork: false,
             mergeable: Some(true),
+            mergeable_state: None,
             merge_base: Some(sha(0xb0)),
             labels: vec![],
             author: Some("dev".into()),

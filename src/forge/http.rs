@@ -394,7 +394,8 @@ impl HttpClient {
         }
         let snippet_bytes = &body[..body.len().min(300)];
         let snippet = self.redact(String::from_utf8_lossy(snippet_bytes).trim());
-        let (retry_after, rate_limited) = rate_hint(status, &headers);
+        let (retry_after, rate_limited) =
+            rate_hint(status, &headers, &body, inner.settings.dialect);
         Err(ForgeError::Http {
             method: method.to_string(),
             path,
@@ -610,6 +611,10 @@ impl HttpClient {
                     return Err(perr(PaginationProblem::EmptyPageWithNext { page: page_no }));
                 }
                 page.next.is_none()
+            } else if settings.dialect == PageDialect::GitHub {
+                // GitHub sends `Link` on every page of a list that has more than one: an
+                // answer without it is the only page (no request for a page that cannot exist).
+                true
             } else {
                 // No total, no links: a page shorter than the largest seen, or empty, ends it.
                 n == 0 || n < largest_page
@@ -745,8 +750,35 @@ pub fn next_link(header: &str, base: &Url) -> Option<Url> {
     })
 }
 
-/// Wait hint and rate-limit flag from a failed response's headers.
-fn rate_hint(status: StatusCode, headers: &HeaderMap) -> (Option<Duration>, bool) {
+/// GitHub's minimum wait after a secondary rate limit that names no time ("wait at least
+/// one minute", rate-limits-for-the-rest-api.md).
+pub const GITHUB_SECONDARY_WAIT: Duration = Duration::from_secs(60);
+
+/// Whether a 403/429 body is GitHub's documented secondary-rate-limit answer. GitHub
+/// identifies these only by their message, so this is the one place a body is classified.
+fn is_secondary_rate_limit(status: StatusCode, body: &[u8]) -> bool {
+    if status != StatusCode::FORBIDDEN && status != StatusCode::TOO_MANY_REQUESTS {
+        return false;
+    }
+    let text = String::from_utf8_lossy(&body[..body.len().min(4096)]);
+    let message = serde_json::from_str::<Value>(&text)
+        .ok()
+        .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_string))
+        .unwrap_or_else(|| text.into_owned());
+    message
+        .to_ascii_lowercase()
+        .contains("secondary rate limit")
+}
+
+/// Wait hint and rate-limit flag from a failed response: `Retry-After`, else
+/// `x-ratelimit-reset` when `x-ratelimit-remaining` is 0, else (GitHub, rate-limited) at
+/// least [`GITHUB_SECONDARY_WAIT`].
+fn rate_hint(
+    status: StatusCode,
+    headers: &HeaderMap,
+    body: &[u8],
+    dialect: PageDialect,
+) -> (Option<Duration>, bool) {
     let get = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).map(str::trim);
     let retry_after = get("retry-after").and_then(|v| {
         v.parse::<u64>().ok().map(Duration::from_secs).or_else(|| {
@@ -770,9 +802,11 @@ fn rate_hint(status: StatusCode, headers: &HeaderMap) -> (Option<Duration>, bool
     } else {
         None
     };
+    let secondary = dialect == PageDialect::GitHub && is_secondary_rate_limit(status, body);
     let rate_limited = status == StatusCode::TOO_MANY_REQUESTS
-        || (status == StatusCode::FORBIDDEN && (retry_after.is_some() || exhausted));
-    (retry_after.or(reset_wait), rate_limited)
+        || (status == StatusCode::FORBIDDEN && (retry_after.is_some() || exhausted || secondary));
+    let floor = (rate_limited && dialect == PageDialect::GitHub).then_some(GITHUB_SECONDARY_WAIT);
+    (retry_after.or(reset_wait).or(floor), rate_limited)
 }
 
 fn decode<T: DeserializeOwned>(method: &str, url: &Url, body: &[u8]) -> Result<T, ForgeError> {
@@ -857,10 +891,27 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert("retry-after", HeaderValue::from_static("2"));
         assert_eq!(
-            rate_hint(StatusCode::TOO_MANY_REQUESTS, &h),
+            rate_hint(StatusCode::TOO_MANY_REQUESTS, &h, b"", PageDialect::Gitea),
             (Some(Duration::from_secs(2)), true)
         );
         let h = HeaderMap::new();
-        assert_eq!(rate_hint(StatusCode::FORBIDDEN, &h), (None, false));
+        assert_eq!(
+            rate_hint(StatusCode::FORBIDDEN, &h, b"", PageDialect::GitHub),
+            (None, false)
+        );
+        // GitHub's secondary limit: 403, quota left, no Retry-After: at least a minute.
+        let mut h = HeaderMap::new();
+        h.insert("x-ratelimit-remaining", HeaderValue::from_static("4000"));
+        let body = br#"{"message":"You have exceeded a secondary rate limit. Please wait a few minutes before you try again.","documentation_url":"https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"}"#;
+        assert_eq!(
+            rate_hint(StatusCode::FORBIDDEN, &h, body, PageDialect::GitHub),
+            (Some(GITHUB_SECONDARY_WAIT), true)
+        );
+        // A permission 403 stays a permission 403.
+        let body = br#"{"message":"Resource not accessible by integration"}"#;
+        assert_eq!(
+            rate_hint(StatusCode::FORBIDDEN, &h, body, PageDialect::GitHub),
+            (None, false)
+        );
     }
 }

@@ -11,6 +11,7 @@ pub mod commits;
 pub mod error;
 pub mod gitea;
 pub mod github;
+pub mod github_protection;
 pub mod http;
 pub mod issues;
 pub mod logs;

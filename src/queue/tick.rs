@@ -14,6 +14,7 @@ use futures_util::future::join_all;
 use serde::Serialize;
 use serde_json::json;
 
+use super::github_rules;
 use super::policy::{
     self, Action, BaseState, CandidateState, Decision, QueuePolicy, Reason, RequiredContexts,
 };
@@ -226,9 +227,7 @@ pub fn build_policy(kind: ForgeKind, p: &Protection, s: &QueueSettings) -> Resul
     Ok(QueuePolicy {
         base_branch: s.branch.clone(),
         required,
-        required_approvals: p
-            .required_approvals
-            .unwrap_or(s.required_approvals_fallback),
+        required_approvals: github_rules::required_approvals(p, s.required_approvals_fallback).0,
         reviewers: s.reviewers.iter().cloned().collect(),
         push_required_contexts: s.push_required_contexts.clone(),
         green_states: s.green_states.iter().cloned().collect(),
@@ -237,6 +236,7 @@ pub fn build_policy(kind: ForgeKind, p: &Protection, s: &QueueSettings) -> Resul
         opt_out_labels: opt_out,
         queue_label: s.queue_label.clone(),
         auto_discover: s.auto_discover,
+        github: p.github.clone(),
     })
 }
 
@@ -701,6 +701,7 @@ impl<F: Forge> Tick<'_, F> {
             ),
         })?;
         let policy = build_policy(f.kind(), &protection, s)?;
+        github_rules::check_config(&protection, s.merge_method)?;
         let mut report = TickReport {
             outcome: TickOutcome::Idle,
             base_head: None,
@@ -712,7 +713,16 @@ impl<F: Forge> Tick<'_, F> {
             actions: Vec::new(),
             notes: protection.gaps.clone(),
         };
-        let base_head = f.branch_head(&s.branch).await?;
+        if let (_, Some(note)) =
+            github_rules::required_approvals(&protection, s.required_approvals_fallback)
+        {
+            report.notes.push(note);
+        }
+        // GitHub's protection read already returned the base head: not read twice.
+        let base_head = match protection.head.clone() {
+            Some(h) => h,
+            None => f.branch_head(&s.branch).await?,
+        };
         report.base_head = Some(base_head.clone());
         let base_statuses = if policy.push_required_contexts.is_empty() {
             crate::forge::CommitStatuses::reduce(base_head.clone(), Vec::new())
@@ -764,7 +774,8 @@ impl<F: Forge> Tick<'_, F> {
                 bar.inc(1);
                 match obs {
                     Ok(c) => {
-                        let d = policy::decide(&policy, &base, &c);
+                        let d =
+                            github_rules::refine(&policy, &c, policy::decide(&policy, &base, &c));
                         if matches!(d.action, Action::Merge { .. }) {
                             found_ready = true;
                         }
@@ -1026,6 +1037,22 @@ impl<F: Forge> Tick<'_, F> {
             ));
             return Ok(MergeResult::Deferred);
         }
+        // GitHub's own verdict on the re-read PR, before every merge (second line of defence).
+        if let Some(rules) = &policy.github
+            && let Some(reason) = github_rules::mergeable_state_refusal(rules, policy, c, &now_pr)
+        {
+            let blocked = Decision {
+                action: Action::Wait,
+                reason,
+                ..d.clone()
+            };
+            report
+                .notes
+                .push(format!("#{} not merged: {}", d.pr.0, blocked.reason.text()));
+            self.record_decision(policy, &blocked, Some(c), None, None)
+                .await?;
+            return Ok(MergeResult::Deferred);
+        }
         let req = MergeRequest {
             method: self.settings.merge_method,
             title: format!("Merge PR #{} via mergeward", d.pr.0),
@@ -1083,6 +1110,18 @@ impl<F: Forge> Tick<'_, F> {
                 )
                 .await?;
                 Ok(MergeResult::Merged)
+            }
+            Done::Refused(e) if e.is_rate_limited() => {
+                // Nothing was merged and nothing is wrong with the PR: try again later.
+                report
+                    .notes
+                    .push(format!("merging #{} was rate-limited: {e}", d.pr.0));
+                report.unevaluated.push(Unevaluated {
+                    pr: d.pr.0,
+                    error: e.to_string(),
+                    exit_label: err_label(&e),
+                });
+                Ok(MergeResult::Unknown)
             }
             Done::Refused(e) => match e.status() {
                 Some(403..=405) => {
@@ -1217,6 +1256,14 @@ impl<F: Forge> Tick<'_, F> {
                     .await?;
                 }
                 Ok(UpdateResult::Updated)
+            }
+            Done::Refused(e) if e.is_rate_limited() => {
+                report.unevaluated.push(Unevaluated {
+                    pr: d.pr.0,
+                    error: e.to_string(),
+                    exit_label: err_label(&e),
+                });
+                Ok(UpdateResult::Unknown)
             }
             Done::Refused(e) => match e.status() {
                 Some(409) => {

@@ -378,7 +378,17 @@ async fn handle(State(sh): State<Arc<Shared>>, req: Request) -> Response {
         .await
         .unwrap_or_default();
     let method = parts.method.as_str().to_ascii_uppercase();
-    let path = parts.uri.path().to_string();
+    let mut path = parts.uri.path().to_string();
+    // GitHub's pagination links address the repository by id: `/repositories/{id}/…`.
+    if sh.dialect == Dialect::GitHub
+        && let Some(rest) = path.strip_prefix("/repositories/")
+    {
+        let (id, tail) = rest.split_once('/').unwrap_or((rest, ""));
+        let st = lock(&sh.state);
+        if id.parse::<u64>().ok() == Some(st.repo_id) {
+            path = format!("/repos/{}/{}/{tail}", st.owner, st.name);
+        }
+    }
     let query = http::parse_query(parts.uri.query().unwrap_or(""));
     let dialect = sh.dialect;
     let mut table = routes(dialect);

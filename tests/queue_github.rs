@@ -590,3 +590,59 @@ async fn the_simulated_github_serves_real_shapes() {
     assert!(r.unevaluated.is_empty(), "{:?}", r.unevaluated);
     w.shutdown().await;
 }
+
+#[tokio::test]
+async fn conditional_requests_make_an_unchanged_second_tick_nearly_free_and_never_stale() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("ledger.db.etags.json");
+    // Three PRs waiting for CI (pending), two pages of everything.
+    let mut s = queue_scenario(GH).paging(2, 2);
+    for n in 1..=3 {
+        s = approve(s.pr(PullSpec::new(n)), n).status(StatusSpec::pr(n, CI, "pending"));
+    }
+    let path = cache.clone();
+    let mut w = World::start_with(GH, s, move |h| h.etag_cache = Some(path)).await;
+    let used = |w: &World| w.sim.with_state(|st| st.rate_used);
+    let r1 = w.tick().await;
+    let cost1 = used(&w);
+    assert!(cache.exists(), "the cache is written after the tick");
+    let first: Vec<_> = decisions(&r1);
+    assert!(
+        first.iter().all(|d| d.2 == "required_not_green"),
+        "{first:?}"
+    );
+    let requests1 = w.sim.requests().len();
+    w.sim.clear_requests();
+
+    // Same queue, new client (a new run reads the cache file).
+    let path = cache.clone();
+    w.forge = client_with(&w.sim, GH, Some(TOKEN), move |h| {
+        h.max_retries = 1;
+        h.etag_cache = Some(path);
+    });
+    let r2 = w.tick().await;
+    let cost2 = used(&w) - cost1;
+    assert_eq!(
+        decisions(&r2),
+        first,
+        "a 304 is a complete read of the cached answer"
+    );
+    let requests2 = w.sim.requests();
+    assert_eq!(requests2.len(), requests1, "no extra request");
+    assert!(
+        cost2 * 10 <= cost1,
+        "second tick cost {cost2} rate-limit points, first {cost1}"
+    );
+    assert!(requests2.iter().filter(|r| r.status == 304).count() >= requests1 - cost2 as usize);
+
+    // CI turns green on #2: its statuses changed, so that read is a full 200 and it merges.
+    w.sim.with_state(|st| {
+        let head = st.pull(2).head_sha.clone();
+        st.add_status(&head, CI, "success");
+    });
+    let head = w.head(2);
+    let r3 = w.tick().await;
+    assert_eq!(r3.outcome, TickOutcome::Merged { pr: 2 });
+    w.assert_mutations("merged", &[merged(2, &head)]);
+    w.shutdown().await;
+}

@@ -164,6 +164,10 @@ impl Forge for GitHubForge {
         self.http.counts()
     }
 
+    fn flush_cache(&self) -> Result<(), String> {
+        self.http.save_cache()
+    }
+
     async fn capabilities(&self) -> Result<Capabilities, ForgeError> {
         let url = self.http.endpoint(&["rate_limit"]);
         let resp = self.http.get_raw(&url).await?;

@@ -94,6 +94,9 @@ pub struct HttpSettings {
     /// Bodies larger than this are refused.
     pub max_body_bytes: usize,
     pub extra_headers: Vec<(&'static str, &'static str)>,
+    /// GitHub: remember `ETag`s in this file and send conditional GETs (`If-None-Match`);
+    /// `None`: no conditional requests.
+    pub etag_cache: Option<std::path::PathBuf>,
 }
 
 impl HttpSettings {
@@ -120,6 +123,7 @@ impl HttpSettings {
             page_cap: 100,
             max_body_bytes: 32 * 1024 * 1024,
             extra_headers: Vec::new(),
+            etag_cache: None,
         }
     }
 }
@@ -130,6 +134,7 @@ pub struct ApiStats {
     requests: AtomicU64,
     pages: AtomicU64,
     retries: AtomicU64,
+    not_modified: AtomicU64,
 }
 
 /// A snapshot of [`ApiStats`].
@@ -141,6 +146,10 @@ pub struct ApiCounts {
     pub pages: u64,
     /// Attempts that were retries.
     pub retries: u64,
+    /// Conditional GETs answered `304 Not Modified` (served from the ETag cache; GitHub
+    /// does not count them against the primary rate limit).
+    #[serde(default)]
+    pub not_modified: u64,
 }
 
 /// A successful response.
@@ -189,6 +198,7 @@ struct Inner {
     settings: HttpSettings,
     limiter: DefaultDirectRateLimiter,
     stats: ApiStats,
+    etags: Option<super::etag::EtagCache>,
 }
 
 /// The shared client. Cheap to clone.
@@ -267,12 +277,17 @@ impl HttpClient {
             NonZeroU32::new(settings.rate_per_second.max(1)).unwrap_or(NonZeroU32::MIN);
         let burst = NonZeroU32::new(settings.rate_burst.max(1)).unwrap_or(NonZeroU32::MIN);
         let limiter = RateLimiter::direct(Quota::per_second(per_second).allow_burst(burst));
+        let etags = match (&settings.etag_cache, settings.dialect) {
+            (Some(path), PageDialect::GitHub) => Some(super::etag::EtagCache::load(path)),
+            _ => None,
+        };
         Ok(HttpClient {
             inner: Arc::new(Inner {
                 client,
                 settings,
                 limiter,
                 stats: ApiStats::default(),
+                etags,
             }),
         })
     }
@@ -287,6 +302,15 @@ impl HttpClient {
             requests: s.requests.load(Ordering::Relaxed),
             pages: s.pages.load(Ordering::Relaxed),
             retries: s.retries.load(Ordering::Relaxed),
+            not_modified: s.not_modified.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Writes the ETag cache back (a no-op without one).
+    pub fn save_cache(&self) -> Result<(), String> {
+        match &self.inner.etags {
+            Some(c) => c.save(),
+            None => Ok(()),
         }
     }
 
@@ -354,6 +378,16 @@ impl HttpClient {
         if let Some(b) = body {
             req = req.json(b);
         }
+        // Conditional GET of a JSON API resource (GitHub, with a cache file).
+        let conditional = (*method == Method::GET && opts.auth && opts.accept.is_none())
+            .then_some(inner.etags.as_ref())
+            .flatten();
+        let cached = conditional.and_then(|c| c.get(url.as_str()));
+        if let Some(c) = &cached
+            && let Ok(v) = HeaderValue::from_str(&c.etag)
+        {
+            req = req.header(reqwest::header::IF_NONE_MATCH, v);
+        }
         let path = display_path(url);
         let transport = |e: reqwest::Error| ForgeError::Transport {
             method: method.to_string(),
@@ -384,6 +418,46 @@ impl HttpClient {
                 });
             }
             body.extend_from_slice(&chunk);
+        }
+        if status == StatusCode::NOT_MODIFIED
+            && let Some(c) = cached
+        {
+            // Unchanged since the cached answer: that answer is this one, page links included.
+            inner.stats.not_modified.fetch_add(1, Ordering::Relaxed);
+            let mut headers = HeaderMap::new();
+            for (name, value) in [("link", &c.link), ("x-total-count", &c.total)] {
+                if let Some(v) = value.as_deref().and_then(|v| HeaderValue::from_str(v).ok()) {
+                    headers.insert(name, v);
+                }
+            }
+            return Ok(RawResponse {
+                status: StatusCode::OK,
+                headers,
+                body: c.body.into_bytes(),
+            });
+        }
+        if status.is_success()
+            && let Some(cache) = conditional
+            && let Some(etag) = headers
+                .get(reqwest::header::ETAG)
+                .and_then(|v| v.to_str().ok())
+            && let Ok(text) = std::str::from_utf8(&body)
+        {
+            let h = |n: &str| {
+                headers
+                    .get(n)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string)
+            };
+            cache.put(
+                url.as_str(),
+                super::etag::Cached {
+                    etag: etag.to_string(),
+                    body: text.to_string(),
+                    link: h("link"),
+                    total: h("x-total-count"),
+                },
+            );
         }
         if status.is_success() || (opts.redirect_ok && status.is_redirection()) {
             return Ok(RawResponse {

@@ -9,6 +9,7 @@ use std::future::Future;
 
 pub mod commits;
 pub mod error;
+mod etag;
 pub mod gitea;
 pub mod github;
 pub mod github_protection;
@@ -85,6 +86,11 @@ pub trait Forge: Send + Sync {
         sha: &Sha,
         status: &NewStatus,
     ) -> impl Future<Output = Result<(), ForgeError>> + Send;
+
+    /// Persists what the client caches between runs (GitHub's ETags); nothing by default.
+    fn flush_cache(&self) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 /// Either implementation, chosen at run time.
@@ -160,6 +166,9 @@ impl Forge for AnyForge {
     }
     async fn post_status(&self, sha: &Sha, status: &NewStatus) -> Result<(), ForgeError> {
         dispatch!(self, f => f.post_status(sha, status).await)
+    }
+    fn flush_cache(&self) -> Result<(), String> {
+        dispatch!(self, f => f.flush_cache())
     }
 }
 

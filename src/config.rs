@@ -208,6 +208,22 @@ pub const KEYS: &[KeyDef] = &[
         help: "approvals needed when branch protection does not say",
     },
     KeyDef {
+        key: "queue.min_approvals",
+        flag: None,
+        envs: &["MERGEWARD_MIN_APPROVALS"],
+        kind: Kind::Int(100),
+        default: Some("0"),
+        help: "a floor over branch protection's required approvals (protection 0 and no floor: no approval needed, said in every merge decision)",
+    },
+    KeyDef {
+        key: "queue.trusted_status_creators",
+        flag: None,
+        envs: &["MERGEWARD_TRUSTED_STATUS_CREATORS"],
+        kind: Kind::List,
+        default: Some(""),
+        help: "logins allowed to post required commit statuses (empty: anyone with write access, as the forge allows)",
+    },
+    KeyDef {
         key: "queue.push_required_contexts",
         flag: None,
         envs: &["MERGEWARD_PUSH_REQUIRED_CONTEXTS", "PUSH_REQUIRED_CONTEXTS"],

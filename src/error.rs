@@ -30,11 +30,15 @@ pub enum ExitCode {
     LockHeld,
     /// A defect in mergeward itself. Please report it.
     Internal,
+    /// Stopped by SIGINT (128 + 2).
+    Interrupted,
+    /// Stopped by SIGTERM (128 + 15).
+    Terminated,
 }
 
 impl ExitCode {
     /// Every code, in table order.
-    pub const ALL: [ExitCode; 8] = [
+    pub const ALL: [ExitCode; 10] = [
         ExitCode::Success,
         ExitCode::Violations,
         ExitCode::Usage,
@@ -43,6 +47,8 @@ impl ExitCode {
         ExitCode::CouldNotDecide,
         ExitCode::LockHeld,
         ExitCode::Internal,
+        ExitCode::Interrupted,
+        ExitCode::Terminated,
     ];
 
     /// The process exit status.
@@ -56,6 +62,8 @@ impl ExitCode {
             ExitCode::CouldNotDecide => 5,
             ExitCode::LockHeld => 6,
             ExitCode::Internal => 70,
+            ExitCode::Interrupted => 130,
+            ExitCode::Terminated => 143,
         }
     }
 
@@ -70,6 +78,8 @@ impl ExitCode {
             ExitCode::CouldNotDecide => "could_not_decide",
             ExitCode::LockHeld => "lock_held",
             ExitCode::Internal => "internal",
+            ExitCode::Interrupted => "interrupted",
+            ExitCode::Terminated => "terminated",
         }
     }
 
@@ -90,6 +100,12 @@ impl ExitCode {
                 "another invocation holds the lock for this repository and branch"
             }
             ExitCode::Internal => "a defect in mergeward itself",
+            ExitCode::Interrupted => {
+                "stopped by SIGINT before its next forge call; the run is recorded as interrupted and the next run resolves what it left open"
+            }
+            ExitCode::Terminated => {
+                "stopped by SIGTERM before its next forge call; the run is recorded as interrupted and the next run resolves what it left open"
+            }
         }
     }
 }
@@ -158,6 +174,16 @@ pub enum Error {
     /// A local file could not be read or written.
     #[error("{path}: {message}")]
     Io { path: String, message: String },
+    /// mergeward's own token lacks a permission it needs: the operator's problem, never a
+    /// PR author's (no PR is held for it).
+    #[error("{message}{}", hint_suffix(.hint))]
+    Permission {
+        message: String,
+        hint: Option<String>,
+    },
+    /// Stopped by a signal (SIGINT or SIGTERM) before the next forge call.
+    #[error("interrupted by {}: stopped before the next forge call; the next run resolves what this one left open", if *.terminated { "SIGTERM" } else { "SIGINT" })]
+    Interrupted { terminated: bool },
     /// A defect in mergeward.
     #[error("internal error: {0}")]
     Internal(String),
@@ -192,6 +218,9 @@ impl Error {
             Error::Forge(e) | Error::ForgeCtx { err: e, .. } => e.exit_code(),
             Error::Ledger(e) => e.exit_code(),
             Error::Io { .. } => ExitCode::Usage,
+            Error::Permission { .. } => ExitCode::Auth,
+            Error::Interrupted { terminated: false } => ExitCode::Interrupted,
+            Error::Interrupted { terminated: true } => ExitCode::Terminated,
             Error::Internal(_) => ExitCode::Internal,
         }
     }

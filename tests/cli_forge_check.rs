@@ -290,3 +290,72 @@ fn sim_serve_with_a_broken_scenario_is_a_usage_error_naming_the_file() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("bad.json"));
 }
+
+/// The queue's labels: a missing hold label is reported (exit 2, the fix named); `--fix`
+/// creates the missing labels, and the next check is clean. Who posted each required
+/// context on the branch head is shown.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forge_check_reports_missing_labels_and_fix_creates_them() {
+    for (forge, env) in [("gitea", "GITEA_TOKEN"), ("github", "GITHUB_TOKEN")] {
+        let kind = if forge == "gitea" {
+            mergeward::forge::ForgeKind::Gitea
+        } else {
+            mergeward::forge::ForgeKind::GitHub
+        };
+        let s = base(kind)
+            .protect(
+                mergeward::sim::ProtectionSpec::new("main")
+                    .contexts(&["CI"])
+                    .approvals(1),
+            )
+            .status(mergeward::sim::StatusSpec::branch("main", "CI", "success").creator("ci-bot"));
+        let sim = Sim::start(s).await.unwrap();
+        let token = || vec![(env, TOKEN.to_string())];
+        let out = run(args(&sim, forge, &["--format", "json"]), token()).await;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{forge}: {stderr}");
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let labels = v["labels"].as_array().unwrap();
+        assert!(
+            labels
+                .iter()
+                .any(|l| l["name"] == "merge-queue-hold" && l["exists"] == false),
+            "{forge}: {labels:?}"
+        );
+        let posters = &v["required_context_posters"][0];
+        assert_eq!(posters["required"], "CI", "{forge}: {v:#}");
+        assert_eq!(posters["posted"][0]["creator"], "ci-bot", "{forge}: {v:#}");
+        // Text output names the fix.
+        let out = run(args(&sim, forge, &["--format", "text"]), token()).await;
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("forge check --fix"), "{forge}: {text}");
+        assert!(
+            text.contains("CI on the head: success by ci-bot"),
+            "{forge}: {text}"
+        );
+        assert!(
+            sim.take_mutations().is_empty(),
+            "{forge}: a check without --fix sends nothing"
+        );
+        // --fix creates both labels.
+        let out = run(args(&sim, forge, &["--fix", "--format", "json"]), token()).await;
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{forge}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let created: Vec<String> = sim
+            .take_mutations()
+            .into_iter()
+            .filter_map(|m| match m {
+                mergeward::sim::Mutation::LabelCreated { name } => Some(name),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(created, ["merge-queue-hold", "merge-queue"], "{forge}");
+        let out = run(args(&sim, forge, &["--format", "json"]), token()).await;
+        assert_eq!(out.status.code(), Some(0), "{forge}: labels exist now");
+        sim.shutdown().await;
+    }
+}

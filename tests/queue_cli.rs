@@ -181,3 +181,67 @@ async fn a_pr_that_could_not_be_evaluated_makes_the_binary_exit_could_not_decide
         sim.shutdown().await;
     }
 }
+
+/// SIGTERM during a tick: the binary stops before its next forge call, records the run as
+/// `interrupted`, writes the envelope and exits 143; the next run finds nothing unfinished.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_during_a_tick_is_recorded_as_interrupted_and_exits_143() {
+    let kind = ForgeKind::Gitea;
+    // Every request takes 400 ms: the tick is still reading when the signal comes.
+    let sim = Sim::start(ready(queue_scenario(kind), 1).latency_ms(400))
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = dir.path().join("l.db");
+    let envelope = dir.path().join("result.json");
+    let mut args = cmd(&sim, kind, "tick", &ledger);
+    args.extend(["--result-out".to_string(), envelope.display().to_string()]);
+    let (k, v) = token_env(kind);
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_mergeward"))
+        .env_clear()
+        .env(k, v)
+        .args(&args)
+        .current_dir(std::env::temp_dir())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn mergeward");
+    // Wait until the run is under way (its first forge request arrived).
+    for _ in 0..200 {
+        if !sim.requests().is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let status = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&status.stderr);
+    assert_eq!(status.status.code(), Some(143), "{stderr}");
+    let v: Value = serde_json::from_slice(&std::fs::read(&envelope).unwrap()).unwrap();
+    assert_eq!(v["exit_label"], "terminated", "{v:#}");
+    assert_eq!(v["exit_code"], 143, "{v:#}");
+    let l = mergeward::ledger::Ledger::open(&ledger.display().to_string())
+        .await
+        .unwrap();
+    let runs = l.runs(10).await.unwrap();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!(
+        runs[0].state,
+        mergeward::ledger::RunState::Interrupted,
+        "{runs:?}"
+    );
+    assert!(runs[0].finished_at.is_some());
+    l.close().await;
+    // Nothing was merged.
+    assert_mutations(&sim, "interrupted", &[]);
+    sim.shutdown().await;
+}

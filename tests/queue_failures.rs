@@ -17,7 +17,8 @@ use mergeward::sim::{CallMatch, FaultAction, Permission, ProtectionSpec, PullSpe
 #[tokio::test]
 async fn a_permanent_merge_refusal_holds_the_pr_and_the_queue_moves_on() {
     for kind in FLAVORS {
-        for code in [403, 404, 405] {
+        // (403 is the token's own problem: tests/queue_fail_closed.rs.)
+        for code in [404, 405] {
             let s = ready(ready(queue_scenario(kind), 1), 2)
                 .fault(fault(route::merge(kind), http(code, None)).nth(1));
             let w = World::start(kind, s).await;
@@ -47,36 +48,31 @@ async fn a_permanent_merge_refusal_holds_the_pr_and_the_queue_moves_on() {
 }
 
 #[tokio::test]
-async fn a_bot_that_may_not_merge_holds_the_pr_and_asks_a_human_for_the_label() {
+async fn a_bot_that_may_not_merge_ends_the_tick_with_exit_3_and_tells_no_pr() {
     for kind in FLAVORS {
         let w = World::start(kind, ready(queue_scenario(kind), 1)).await;
         w.sim.with_state(|s| {
             let bot = s.users.iter_mut().find(|u| u.login == "bot").unwrap();
             bot.permission = Permission::Read;
         });
-        let r = w.tick().await;
-        // The label could not be applied: the run is red (the bot lacks a permission).
-        assert_eq!(
-            r.exit_code(),
-            mergeward::error::ExitCode::Auth,
-            "{kind}: {:?}",
-            r.unevaluated
-        );
-        // Gitea answers 405 to a reader, GitHub 403; both are permanent.
+        // Gitea answers 405 to a reader, GitHub 403: either way the bot lacks a
+        // permission, which is the operator's to fix, not the author's.
+        let err = w.try_tick(false).await.expect_err("the tick must fail");
+        assert_eq!(err.exit_code(), ExitCode::Auth, "{kind}: {err}");
+        let msg = err.to_string();
+        assert!(msg.contains("token may not merge #1"), "{kind}: {msg}");
+        assert!(msg.contains("push=false"), "{kind}: {msg}");
+        // No hold, no comment: nothing the author could act on.
+        w.assert_mutations("nothing sent to the PR", &[]);
         let chain = w.explain(1).await;
-        assert_eq!(chain[0].action, LAction::Hold, "{kind}: {chain:?}");
         assert!(
-            r.notes.iter().any(|n| n.contains("could not apply")),
-            "{kind}: {:?}",
-            r.notes
+            chain.iter().all(|d| d.action != LAction::Hold),
+            "{kind}: {chain:?}"
         );
-        // A reader may still comment; the comment asks for the label.
-        let want = [commented(1, "Please add `merge-queue-hold` manually")];
-        w.assert_mutations("tick 1", &want);
-        // Nothing changed: the refused merge may be tried again, but the comment is not
-        // repeated.
-        w.tick().await;
-        w.assert_mutations("tick 2 repeats no comment", &[]);
+        // The next tick says the same, and still tells no one.
+        let err = w.try_tick(false).await.expect_err("still failing");
+        assert_eq!(err.exit_code(), ExitCode::Auth, "{kind}");
+        w.assert_mutations("tick 2 sends nothing", &[]);
         w.shutdown().await;
     }
 }

@@ -20,6 +20,9 @@ fn policy() -> QueuePolicy {
         required: RequiredContexts::globs(&["CI / test (pull_request)".into(), "lint / *".into()])
             .unwrap(),
         required_approvals: 2,
+        zero_approvals_note: None,
+        block_on_rejected_reviews: false,
+        trusted_status_creators: BTreeSet::new(),
         reviewers: ["alice", "bob", "carol"]
             .iter()
             .map(|s| s.to_string())
@@ -52,6 +55,7 @@ fn statuses(head: &Sha, pairs: &[(&str, &str)]) -> CommitStatuses {
             created_at: None,
             updated_at: None,
             app: None,
+            creator: Some("ci-bot".into()),
         })
         .collect();
     CommitStatuses::reduce(head.clone(), rows)
@@ -116,6 +120,7 @@ fn ready() -> CandidateState {
             review(1, "alice", ReviewState::Approved, &head),
             review(2, "bob", ReviewState::Approved, &head),
         ],
+        commits: None,
     }
 }
 
@@ -389,7 +394,8 @@ fn a_non_required_red_does_not_block_and_force_needs_opt_in() {
     assert_eq!(
         d.reason,
         Reason::Ready {
-            forced_past: vec!["docs / build (pull_request)".into()]
+            forced_past: vec!["docs / build (pull_request)".into()],
+            note: None,
         }
     );
 }
@@ -518,6 +524,7 @@ fn every_reason_code_is_listed() {
     let reasons = [
         Reason::Ready {
             forced_past: vec![],
+            note: None,
         },
         Reason::NotOpen,
         Reason::Draft,

@@ -17,6 +17,8 @@ use mergeward::sim::{
 use proptest::prelude::*;
 
 const LINT: &str = "lint";
+/// The base's push-required context (with [`Injected::BaseTurnsRed`]).
+const PUSH: &str = "push";
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum St {
@@ -51,6 +53,9 @@ struct Pr {
     request_changes: bool,
     mergeable: Option<bool>,
     behind: bool,
+    /// bob's approval names no commit (`commit_id` empty on Gitea, null on GitHub): it
+    /// never counts.
+    bob_no_commit: bool,
 }
 
 impl Pr {
@@ -58,7 +63,12 @@ impl Pr {
         self.ci == St::Success && self.lint == St::Success
     }
     fn approved(&self) -> bool {
-        self.approvals >= 2 && !self.request_changes
+        let genuine = if self.bob_no_commit && self.approvals >= 2 {
+            self.approvals - 1
+        } else {
+            self.approvals
+        };
+        genuine >= 2 && !self.request_changes
     }
     /// Everything a merge needs, on the head as generated.
     fn ready(&self) -> bool {
@@ -67,6 +77,14 @@ impl Pr {
     /// An update is only worth it for a behind PR that could otherwise merge.
     fn update_ok(&self) -> bool {
         self.behind && self.approved() && self.ci != St::Failure && self.lint != St::Failure
+    }
+    /// After a merge in the same tick every PR is behind: an update then goes to one that
+    /// could merge once current (fair serial order, SPEC §8).
+    fn update_after_merge_ok(&self) -> bool {
+        self.approved()
+            && self.ci != St::Failure
+            && self.lint != St::Failure
+            && (self.behind || !self.green() || self.mergeable == Some(true))
     }
 }
 
@@ -101,6 +119,10 @@ enum Injected {
     MergeAnswers {
         code: u16,
     },
+    /// The base's push-required context turns red when `main` is read the n-th time.
+    BaseTurnsRed {
+        nth: u64,
+    },
 }
 
 fn st() -> impl Strategy<Value = St> {
@@ -122,6 +144,7 @@ fn pr() -> impl Strategy<Value = Pr> {
         prop::bool::weighted(0.2),
         prop_oneof![4 => Just(Some(true)), 1 => Just(Some(false)), 1 => Just(None)],
         prop::bool::weighted(0.3),
+        prop::bool::weighted(0.15),
     )
         .prop_map(
             |(
@@ -133,6 +156,7 @@ fn pr() -> impl Strategy<Value = Pr> {
                 request_changes,
                 mergeable,
                 behind,
+                bob_no_commit,
             )| {
                 Pr {
                     ci,
@@ -143,6 +167,7 @@ fn pr() -> impl Strategy<Value = Pr> {
                     request_changes,
                     mergeable,
                     behind,
+                    bob_no_commit,
                 }
             },
         )
@@ -159,7 +184,8 @@ fn injected(prs: usize) -> impl Strategy<Value = Injected> {
         1 => (pr.clone(), 1..4u64).prop_map(|(pr, nth)| Injected::MoveHeadOnPullRead { pr, nth }),
         1 => (pr.clone(), 1..6u64).prop_map(|(pr, nth)| Injected::MoveHeadOnStatuses { pr, nth }),
         1 => pr.prop_map(|pr| Injected::MoveHeadOnMerge { pr }),
-        1 => prop::sample::select(vec![405u16, 409, 500]).prop_map(|code| Injected::MergeAnswers { code }),
+        1 => prop::sample::select(vec![403u16, 405, 409, 500]).prop_map(|code| Injected::MergeAnswers { code }),
+        1 => (1..5u64).prop_map(|nth| Injected::BaseTurnsRed { nth }),
     ]
 }
 
@@ -226,6 +252,20 @@ fn scenario(kind: ForgeKind, prs: &[Pr], inj: &Injected) -> Scenario {
         Injected::MergeAnswers { code } => {
             Some(fault(route::merge(kind), http(*code, None)).nth(1))
         }
+        Injected::BaseTurnsRed { nth } => {
+            s = s.status(StatusSpec::branch("main", PUSH, "success"));
+            Some(
+                fault(
+                    route::branch(kind),
+                    FaultAction::PostBranchStatus {
+                        branch: "main".into(),
+                        context: PUSH.into(),
+                        state: "failure".into(),
+                    },
+                )
+                .nth(*nth),
+            )
+        }
     };
     match f {
         Some(f) => s.fault(f),
@@ -243,7 +283,23 @@ fn pr_of(r: &RecordedRequest) -> u64 {
 }
 
 async fn check(kind: ForgeKind, prs: Vec<Pr>, inj: Injected) -> Result<(), TestCaseError> {
-    let w = World::start(kind, scenario(kind, &prs, &inj)).await;
+    let mut w = World::start(kind, scenario(kind, &prs, &inj)).await;
+    if matches!(inj, Injected::BaseTurnsRed { .. }) {
+        w.settings.push_required_contexts = vec![PUSH.into()];
+    }
+    for (i, p) in prs.iter().enumerate() {
+        if p.bob_no_commit {
+            w.sim.with_state(|s| {
+                for r in s
+                    .reviews
+                    .iter_mut()
+                    .filter(|r| r.pr == i as u64 + 1 && r.user == "bob")
+                {
+                    r.commit_id = String::new();
+                }
+            });
+        }
+    }
     let heads: Vec<String> = (1..=prs.len() as u64).map(|n| w.head(n)).collect();
     let base = w.main_head();
     let result = w.try_tick(false).await;
@@ -272,14 +328,62 @@ async fn check(kind: ForgeKind, prs: Vec<Pr>, inj: Injected) -> Result<(), TestC
         );
         prop_assert!(body.get("force_merge").is_none(), "{}", ctx);
     }
-    // Every update request: a behind PR that could otherwise merge.
-    let (m, rt) = route::update(kind);
-    for q in requests_to(&w.sim, m, rt) {
-        let n = pr_of(&q);
-        prop_assert!(prs[n as usize - 1].update_ok(), "update of #{}: {}", n, ctx);
+    // The base turned red before the merge request: nothing may be merged onto it.
+    if let Injected::BaseTurnsRed { nth } = inj {
+        let all = w.sim.requests();
+        let (bm, brt) = route::branch(kind);
+        let red_at = all
+            .iter()
+            .enumerate()
+            .filter(|(_, q)| q.method == bm && q.route.as_deref() == Some(brt))
+            .nth(nth as usize - 1)
+            .map(|(i, _)| i);
+        if let Some(red_at) = red_at {
+            let merged_after = all
+                .iter()
+                .enumerate()
+                .any(|(i, q)| i > red_at && q.method == m && q.route.as_deref() == Some(rt));
+            prop_assert!(!merged_after, "merged onto a base that turned red: {}", ctx);
+        }
     }
     // What the forge actually did.
     let muts = w.sim.take_mutations();
+    let merged_any = muts
+        .iter()
+        .any(|m| matches!(m, mergeward::sim::Mutation::Merged { .. }));
+    // Every update request: a behind PR that could otherwise merge (after a merge in the
+    // same tick: one that could merge once current).
+    let (um, urt) = route::update(kind);
+    for q in requests_to(&w.sim, um, urt) {
+        let n = pr_of(&q);
+        let p = &prs[n as usize - 1];
+        prop_assert!(
+            p.update_ok() || (merged_any && p.update_after_merge_ok()),
+            "update of #{}: {}",
+            n,
+            ctx
+        );
+    }
+    // The token's own refusal (403) is the bot's problem: no hold, no comment, exit 3.
+    if let Injected::MergeAnswers { code: 403 } = inj
+        && !merges.is_empty()
+    {
+        prop_assert!(
+            !muts.iter().any(|m| matches!(
+                m,
+                mergeward::sim::Mutation::LabelAdded { .. }
+                    | mergeward::sim::Mutation::Commented { .. }
+            )),
+            "a 403 held or told a PR: {}",
+            ctx
+        );
+        prop_assert_eq!(
+            result.as_ref().err().map(|e| e.exit_code()),
+            Some(mergeward::error::ExitCode::Auth),
+            "{}",
+            ctx
+        );
+    }
     let merged: Vec<(u64, String)> = muts
         .iter()
         .filter_map(|m| match m {

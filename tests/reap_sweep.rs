@@ -741,17 +741,12 @@ async fn github_cannot_list_workflow_files_and_says_what_to_do() {
 }
 
 #[tokio::test]
-async fn every_request_of_a_sweep_exists_in_the_gitea_and_forgejo_specs() {
-    use common::contract::Spec;
+async fn every_request_of_a_sweep_exists_in_the_gitea_and_forgejo_contract() {
+    use common::contract::{Contract, FORGEJO_11, GITEA_1_22};
+    let contract = Contract::load();
     for (sc, spec) in [
-        (
-            Scenario::gitea(REPO),
-            Spec::load("gitea-swagger-v1.22.6.json"),
-        ),
-        (
-            Scenario::forgejo(REPO),
-            Spec::load("forgejo-swagger-v11.0.1.json"),
-        ),
+        (Scenario::gitea(REPO), GITEA_1_22),
+        (Scenario::forgejo(REPO), FORGEJO_11),
     ] {
         let sc = sc
             .user("bot", TOKEN, Permission::Write)
@@ -770,10 +765,9 @@ async fn every_request_of_a_sweep_exists_in_the_gitea_and_forgejo_specs() {
                 .as_deref()
                 .unwrap_or_else(|| panic!("unserved {}", q.path));
             assert!(
-                spec.allows(&q.method, route),
-                "{} {route} not in {}",
-                q.method,
-                spec.name
+                contract.allows(spec, &q.method, route),
+                "{} {route} not in {spec} (contract/forge-api.toml)",
+                q.method
             );
         }
         let routes: std::collections::BTreeSet<&str> =

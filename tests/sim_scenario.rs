@@ -5,7 +5,6 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use mergeward::sim::*;
-use serde_json::Value;
 
 fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/sim")
@@ -132,34 +131,28 @@ async fn builder_and_state_helpers() {
     );
 }
 
-fn spec(name: &str) -> Value {
-    let p = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/specs/");
-    let text =
-        std::fs::read_to_string(format!("{p}{name}")).unwrap_or_else(|e| panic!("{p}{name}: {e}"));
-    serde_json::from_str(&text).unwrap()
-}
+#[allow(dead_code)]
+#[path = "common/contract.rs"]
+mod contract;
 
+/// Every route template is, exactly as written, a route of the API contract
+/// (`contract/forge-api.toml`) declared by Gitea 1.22.6's and GitHub's descriptions.
 #[test]
-fn every_route_exists_in_the_specs() {
-    let gitea = spec("gitea-swagger-v1.22.6.json");
-    assert_eq!(gitea["basePath"], "/api/v1");
-    for (m, path) in routes(Dialect::Gitea) {
-        let ops = &gitea["paths"][path];
-        assert!(ops.is_object(), "Gitea 1.22.6 swagger has no path {path}");
-        assert!(
-            ops[m.to_lowercase()].is_object(),
-            "Gitea 1.22.6 swagger has no {m} {path}"
-        );
+fn every_route_exists_in_the_contract() {
+    let c = contract::Contract::load();
+    for (dialect, name, id) in [
+        (Dialect::Gitea, "gitea", contract::GITEA_1_22),
+        (Dialect::GitHub, "github", contract::GITHUB),
+    ] {
+        for (m, path) in routes(dialect) {
+            let r = c
+                .route(name, m, path)
+                .unwrap_or_else(|| panic!("the contract has no {name} {m} {path}"));
+            assert_eq!(r.path, path);
+            assert!(r.described.contains_key(id), "{id} has no {m} {path}");
+        }
     }
-    let gh = spec("github-subset.json");
-    for (m, path) in routes(Dialect::GitHub) {
-        let ops = &gh["paths"][path];
-        assert!(ops.is_object(), "github-subset.json has no path {path}");
-        assert!(
-            ops[m.to_lowercase()].is_object(),
-            "github-subset.json has no {m} {path}"
-        );
-    }
+    assert_eq!(contract::base_path("gitea"), "/api/v1");
 }
 
 /// Every route template is reachable: a concrete request is matched to exactly that template.

@@ -21,6 +21,37 @@ pub struct MissingPermission {
     pub blocking: bool,
 }
 
+/// One of the queue's labels.
+#[derive(Debug, Serialize)]
+pub struct LabelCheck {
+    pub name: String,
+    /// `hold` or `queue`.
+    pub role: &'static str,
+    pub exists: bool,
+    /// Created by `--fix` in this run.
+    pub created: bool,
+    /// Why `--fix` could not create it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix_error: Option<String>,
+}
+
+/// Who posted what matches one required context on the branch head.
+#[derive(Debug, Serialize)]
+pub struct ContextPosters {
+    pub required: String,
+    pub posted: Vec<Poster>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Poster {
+    pub context: String,
+    pub state: String,
+    /// Login of the poster (commit statuses); `None` for check runs or when not reported.
+    pub creator: Option<String>,
+    /// Whether `queue.trusted_status_creators` lets this poster turn the context green.
+    pub trusted: bool,
+}
+
 #[derive(Debug, Serialize)]
 struct Report {
     forge: ForgeKind,
@@ -33,6 +64,10 @@ struct Report {
     repository: Option<RepoInfo>,
     branch_head: Sha,
     protection: Protection,
+    /// Why no approval is needed, when none is.
+    approvals_note: Option<String>,
+    required_context_posters: Vec<ContextPosters>,
+    labels: Vec<LabelCheck>,
     open_pull_requests: usize,
     missing_permissions: Vec<MissingPermission>,
     api: ApiCounts,
@@ -63,18 +98,24 @@ fn ctx(cfg: &Config, what: &str, err: ForgeError) -> Error {
     }
 }
 
-pub async fn check(global: &GlobalArgs, format: Format, run: &mut RunReport) -> Result<ExitCode> {
+pub async fn check(
+    global: &GlobalArgs,
+    format: Format,
+    fix: bool,
+    run: &mut RunReport,
+) -> Result<ExitCode> {
     let cfg = load_config(global)?;
     run.forge = Some(cfg.forge_kind().to_string());
     run.repo = cfg.str("forge.repo").map(str::to_string);
     run.branch = Some(cfg.branch().to_string());
     let target = cfg.target()?;
     let f = forge::connect(&target, cfg.http_settings(&target))?;
-    let result = gather(&cfg, &target, &f, format).await;
+    let result = gather(&cfg, &target, &f, format, fix).await;
     run.api = f.counts();
     run.outcome = Some(
         match &result {
             Ok(ExitCode::Success) => "checked",
+            Ok(ExitCode::Usage) => "labels_missing",
             Ok(_) => "permissions_missing",
             Err(_) => "failed",
         }
@@ -88,6 +129,7 @@ async fn gather(
     target: &forge::ForgeTarget,
     f: &forge::AnyForge,
     format: Format,
+    fix: bool,
 ) -> Result<ExitCode> {
     let branch = cfg.branch().to_string();
 
@@ -116,8 +158,18 @@ async fn gather(
         .await
         .map_err(|e| ctx(cfg, "list open pull requests", e))?;
 
+    let settings = super::queue_cmd::settings(cfg);
+    let (_, approvals_note) = crate::queue::tick::required_approvals(&protection, &settings);
+    let head_statuses = f
+        .statuses(&branch_head)
+        .await
+        .map_err(|e| ctx(cfg, &format!("read the statuses of {branch}'s head"), e))?;
+    let required_context_posters = posters(&protection, &settings, &head_statuses);
+    let labels = check_labels(cfg, f, &settings, fix).await?;
+
     let missing = missing_permissions(cfg, &capabilities, repository.as_ref(), &protection);
     let blocking = missing.iter().any(|m| m.blocking);
+    let hold_missing = labels.iter().any(|l| l.role == "hold" && !l.exists);
     let configured = cfg.forge_kind();
     let report = Report {
         forge: configured,
@@ -130,12 +182,17 @@ async fn gather(
         repository,
         branch_head,
         protection,
+        approvals_note,
+        required_context_posters,
+        labels,
         open_pull_requests: open.len(),
         missing_permissions: missing,
         api: f.counts(),
     };
     let exit = if blocking {
         ExitCode::Auth
+    } else if hold_missing {
+        ExitCode::Usage
     } else {
         ExitCode::Success
     };
@@ -150,6 +207,96 @@ async fn gather(
         Format::Text | Format::Github => print_text(&report, exit),
     }
     Ok(exit)
+}
+
+/// For each required context on the branch head: what matches it and who posted it.
+fn posters(
+    p: &Protection,
+    s: &crate::queue::tick::QueueSettings,
+    st: &crate::forge::CommitStatuses,
+) -> Vec<ContextPosters> {
+    let trusted = |c: Option<&str>| {
+        s.trusted_status_creators.is_empty()
+            || c.is_some_and(|c| {
+                s.trusted_status_creators
+                    .iter()
+                    .any(|t| t.eq_ignore_ascii_case(c))
+            })
+    };
+    p.required_contexts
+        .iter()
+        .map(|pattern| {
+            let glob = globset::Glob::new(pattern)
+                .ok()
+                .map(|g| g.compile_matcher());
+            let posted = st
+                .latest
+                .iter()
+                .filter(|(name, _)| {
+                    name.0 == *pattern || glob.as_ref().is_some_and(|g| g.is_match(&name.0))
+                })
+                .map(|(name, r)| Poster {
+                    context: name.0.clone(),
+                    state: r.state.as_str().to_string(),
+                    creator: r.creator.clone(),
+                    trusted: r.kind == crate::forge::ReportKind::CheckRun
+                        || trusted(r.creator.as_deref()),
+                })
+                .collect();
+            ContextPosters {
+                required: pattern.clone(),
+                posted,
+            }
+        })
+        .collect()
+}
+
+/// Whether the hold and queue labels exist; with `fix`, creates the missing ones.
+async fn check_labels(
+    cfg: &Config,
+    f: &forge::AnyForge,
+    s: &crate::queue::tick::QueueSettings,
+    fix: bool,
+) -> Result<Vec<LabelCheck>> {
+    let existing = f
+        .labels()
+        .await
+        .map_err(|e| ctx(cfg, "list the repository's labels", e))?;
+    let mut out = Vec::new();
+    for (name, role, color, description) in [
+        (
+            &s.hold_label,
+            "hold",
+            "e11d21",
+            "mergeward: held out of the merge queue; remove to requeue",
+        ),
+        (
+            &s.queue_label,
+            "queue",
+            "0e8a16",
+            "mergeward: queued for merging (when auto-discover is off)",
+        ),
+    ] {
+        let exists = existing.iter().any(|l| l.name.0 == *name);
+        let mut check = LabelCheck {
+            name: name.clone(),
+            role,
+            exists,
+            created: false,
+            fix_error: None,
+        };
+        if !exists && fix {
+            match f.create_label(name, color, description).await {
+                Ok(()) => {
+                    check.exists = true;
+                    check.created = true;
+                }
+                Err(e) => check.fix_error = Some(e.to_string()),
+            }
+        }
+        out.push(check);
+    }
+    Ok(out)
 }
 
 fn missing_permissions(
@@ -267,6 +414,50 @@ fn print_text(r: &Report, exit: ExitCode) {
         match p.required_approvals {
             Some(n) => outln!("             required approvals: {n}"),
             None => outln!("             required approvals: unknown"),
+        }
+    }
+    if let Some(n) = &r.approvals_note {
+        outln!("             note: {n}");
+    }
+    for c in &r.required_context_posters {
+        if c.posted.is_empty() {
+            outln!("             {} on the head: not posted", c.required);
+        }
+        for p in &c.posted {
+            outln!(
+                "             {} on the head: {} by {}{}",
+                p.context,
+                p.state,
+                p.creator
+                    .as_deref()
+                    .unwrap_or("(no login: check run or not reported)"),
+                if p.trusted {
+                    ""
+                } else {
+                    " — NOT in queue.trusted_status_creators"
+                }
+            );
+        }
+    }
+    for l in &r.labels {
+        match (l.exists, l.created, &l.fix_error) {
+            (true, true, _) => outln!("label        {} ({}): created by --fix", l.name, l.role),
+            (true, false, _) => outln!("label        {} ({}): exists", l.name, l.role),
+            (false, _, Some(e)) => outln!(
+                "MISSING     label {} ({}): --fix could not create it: {e}",
+                l.name,
+                l.role
+            ),
+            (false, _, None) => outln!(
+                "{} label {} ({}): does not exist; create it or run `mergeward forge check --fix`",
+                if l.role == "hold" {
+                    "MISSING    "
+                } else {
+                    "note       "
+                },
+                l.name,
+                l.role
+            ),
         }
     }
     outln!("open PRs     {}", r.open_pull_requests);

@@ -58,6 +58,17 @@ where
     };
     let rec = ledger.start_run(new_run).await?;
     run.ledger = Some(ledger_ref(ledger, Some(&rec.id)));
+    // Holding the lock, any other unfinished run under it lost its holder: crashed.
+    match ledger
+        .mark_crashed(&new_run.command, &new_run.repo, &new_run.branch, &rec.id)
+        .await
+    {
+        Ok(ids) if !ids.is_empty() => {
+            tracing::warn!("runs left unfinished by a dead holder, now marked crashed: {ids:?}")
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!("could not mark dead runs as crashed: {e}"),
+    }
     // Renew the lease while the work runs, so a long run is never taken over.
     let renew_every = (lease / 3).max(Duration::from_secs(1));
     let result: Result<T> = {
@@ -65,9 +76,14 @@ where
         tokio::pin!(work);
         let mut interval =
             tokio::time::interval_at(tokio::time::Instant::now() + renew_every, renew_every);
+        let signal = shutdown_signal();
+        tokio::pin!(signal);
         loop {
             tokio::select! {
                 r = &mut work => break r,
+                // SIGINT/SIGTERM: stop before the next forge call (the work is dropped at
+                // its await point; an effect cut short is resolved by the next run).
+                terminated = &mut signal => break Err(Error::Interrupted { terminated }),
                 _ = interval.tick() => match lock.renew().await {
                     Ok(()) => {}
                     // Another run took the lock over: stop before acting any further (an
@@ -78,10 +94,39 @@ where
             }
         }
     };
-    let finished = ledger.finish_run(&rec.id, final_state(&result)).await;
+    let state = match &result {
+        Err(Error::Interrupted { .. }) => RunState::Interrupted,
+        other => final_state(other),
+    };
+    let finished = ledger.finish_run(&rec.id, state).await;
     let released = lock.release().await;
     let value = result?;
     finished?;
     released?;
     Ok(value)
+}
+
+/// Resolves on SIGINT (`false`) or SIGTERM (`true`); never when no handler can be set up.
+async fn shutdown_signal() -> bool {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut int), Ok(mut term)) = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) else {
+            return std::future::pending().await;
+        };
+        tokio::select! {
+            _ = int.recv() => false,
+            _ = term.recv() => true,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        match tokio::signal::ctrl_c().await {
+            Ok(()) => false,
+            Err(_) => std::future::pending().await,
+        }
+    }
 }

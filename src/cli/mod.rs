@@ -274,8 +274,14 @@ pub enum ConfigCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum ForgeCommand {
-    /// Read-only diagnostic: server, token, repository, branch, protection, open PRs, missing permissions
-    Check,
+    /// Diagnostic: server, token and its permissions, repository, branch, protection (and who
+    /// posted each required context on the branch head), the queue's labels, open PRs. Reads
+    /// only, unless --fix
+    Check {
+        /// Create the queue's missing labels (hold and queue label) when the token may
+        #[arg(long)]
+        fix: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -348,7 +354,7 @@ pub fn init_logging(global: &GlobalArgs) {
 pub fn command_path(cmd: &Command) -> &'static str {
     match cmd {
         Command::Config(ConfigCommand::Show) => "config show",
-        Command::Forge(ForgeCommand::Check) => "forge check",
+        Command::Forge(ForgeCommand::Check { .. }) => "forge check",
         Command::Sim(SimCommand::Serve { .. }) => "sim serve",
         Command::Queue(QueueCommand::Tick { .. }) => "queue tick",
         Command::Queue(QueueCommand::Status) => "queue status",
@@ -433,7 +439,9 @@ async fn dispatch(
             max_ticks,
         } => sandbox_cmd::run(&cli.global, scenario.as_deref(), *max_ticks, format, report).await,
         Command::Config(ConfigCommand::Show) => config_cmd::show(&cli.global, format, report),
-        Command::Forge(ForgeCommand::Check) => forge_cmd::check(&cli.global, format, report).await,
+        Command::Forge(ForgeCommand::Check { fix }) => {
+            forge_cmd::check(&cli.global, format, *fix, report).await
+        }
         Command::Sim(SimCommand::Serve { scenario, port }) => {
             sim_cmd::serve(scenario, *port, format).await
         }

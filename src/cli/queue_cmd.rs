@@ -30,6 +30,11 @@ pub fn settings(cfg: &Config) -> QueueSettings {
         .int("queue.required_approvals")
         .and_then(|n| u32::try_from(n).ok())
         .unwrap_or(2);
+    s.min_approvals = cfg
+        .int("queue.min_approvals")
+        .and_then(|n| u32::try_from(n).ok())
+        .unwrap_or(0);
+    s.trusted_status_creators = cfg.list("queue.trusted_status_creators");
     s.push_required_contexts = cfg.list("queue.push_required_contexts");
     s.update_style = cfg.update_style();
     s.merge_method = match cfg.str("queue.merge_method") {

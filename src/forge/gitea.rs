@@ -96,6 +96,7 @@ struct StatusDto {
     description: Option<String>,
     created_at: Option<String>,
     updated_at: Option<String>,
+    creator: Option<wire::UserRef>,
 }
 
 #[derive(Deserialize)]
@@ -119,6 +120,30 @@ fn approvals(v: Option<i64>) -> Option<u32> {
 }
 
 impl GiteaForge {
+    /// Every comment body of issue or PR `n`, read to completion.
+    async fn read_comment_bodies(&self, n: PrNumber) -> Result<Vec<String>, ForgeError> {
+        #[derive(Deserialize)]
+        struct CommentDto {
+            #[serde(default)]
+            body: String,
+        }
+        let url = self.repo_url(&["issues", &n.0.to_string(), "comments"]);
+        let rows: Vec<CommentDto> = self.http.get_all_as(&url, None, key_id).await?;
+        Ok(rows.into_iter().map(|c| c.body).collect())
+    }
+
+    /// Creates a repository label (`POST /repos/{owner}/{repo}/labels`; write access).
+    pub async fn create_label(
+        &self,
+        name: &str,
+        color: &str,
+        description: &str,
+    ) -> Result<(), ForgeError> {
+        let url = self.repo_url(&["labels"]);
+        let body = json!({ "name": name, "color": color, "description": description });
+        self.send_ok(Method::POST, &url, Some(&body)).await
+    }
+
     pub fn new(http: HttpClient, repo: RepoSlug, kind: ForgeKind) -> GiteaForge {
         GiteaForge { http, repo, kind }
     }
@@ -152,6 +177,7 @@ impl GiteaForge {
                 created_at: r.created_at,
                 updated_at: r.updated_at,
                 app: None,
+                creator: r.creator.map(|u| u.login),
             })
             .collect())
     }
@@ -381,6 +407,10 @@ impl Forge for GiteaForge {
         let url = self.repo_url(&["issues", &n.0.to_string(), "labels"]);
         self.send_ok(Method::POST, &url, Some(&json!({ "labels": [found.id] })))
             .await
+    }
+
+    async fn comment_bodies(&self, n: PrNumber) -> Result<Vec<String>, ForgeError> {
+        self.read_comment_bodies(n).await
     }
 
     async fn comment(&self, n: PrNumber, body: &str) -> Result<(), ForgeError> {

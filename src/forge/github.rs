@@ -34,6 +34,7 @@ struct StatusDto {
     description: Option<String>,
     created_at: Option<String>,
     updated_at: Option<String>,
+    creator: Option<wire::UserRef>,
 }
 
 #[derive(Deserialize)]
@@ -68,6 +69,30 @@ struct ReviewDto {
 }
 
 impl GitHubForge {
+    /// Every comment body of issue or PR `n`, read to completion.
+    async fn read_comment_bodies(&self, n: PrNumber) -> Result<Vec<String>, ForgeError> {
+        #[derive(Deserialize)]
+        struct CommentDto {
+            #[serde(default)]
+            body: String,
+        }
+        let url = self.repo_url(&["issues", &n.0.to_string(), "comments"]);
+        let rows: Vec<CommentDto> = self.http.get_all_as(&url, None, key_id).await?;
+        Ok(rows.into_iter().map(|c| c.body).collect())
+    }
+
+    /// Creates a repository label (`POST /repos/{owner}/{repo}/labels`; write access).
+    pub async fn create_label(
+        &self,
+        name: &str,
+        color: &str,
+        description: &str,
+    ) -> Result<(), ForgeError> {
+        let url = self.repo_url(&["labels"]);
+        let body = json!({ "name": name, "color": color, "description": description });
+        self.send_ok(Method::POST, &url, Some(&body)).await
+    }
+
     pub fn new(http: HttpClient, repo: RepoSlug) -> GitHubForge {
         GitHubForge { http, repo }
     }
@@ -106,6 +131,7 @@ impl GitHubForge {
                 created_at: s.created_at,
                 updated_at: s.updated_at,
                 app: None,
+                creator: s.creator.map(|u| u.login),
             })
             .collect();
         reports.extend(runs.into_iter().map(|r| StatusReport {
@@ -121,6 +147,7 @@ impl GitHubForge {
                 slug: a.slug.unwrap_or_else(|| format!("app-{}", a.id)),
                 id: a.id,
             }),
+            creator: None,
         }));
         Ok(reports)
     }
@@ -380,6 +407,10 @@ impl Forge for GitHubForge {
         let url = self.repo_url(&["issues", &n.0.to_string(), "labels"]);
         self.send_ok(Method::POST, &url, Some(&json!({ "labels": [label.0] })))
             .await
+    }
+
+    async fn comment_bodies(&self, n: PrNumber) -> Result<Vec<String>, ForgeError> {
+        self.read_comment_bodies(n).await
     }
 
     async fn comment(&self, n: PrNumber, body: &str) -> Result<(), ForgeError> {

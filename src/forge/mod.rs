@@ -81,6 +81,12 @@ pub trait Forge: Send + Sync {
         n: PrNumber,
         body: &str,
     ) -> impl Future<Output = Result<(), ForgeError>> + Send;
+    /// Every comment body of issue or PR `n`, read to completion (the queue looks for its
+    /// own hidden markers there, so a lost ledger never repeats a comment).
+    fn comment_bodies(
+        &self,
+        n: PrNumber,
+    ) -> impl Future<Output = Result<Vec<String>, ForgeError>> + Send;
     fn post_status(
         &self,
         sha: &Sha,
@@ -164,11 +170,26 @@ impl Forge for AnyForge {
     async fn comment(&self, n: PrNumber, body: &str) -> Result<(), ForgeError> {
         dispatch!(self, f => f.comment(n, body).await)
     }
+    async fn comment_bodies(&self, n: PrNumber) -> Result<Vec<String>, ForgeError> {
+        dispatch!(self, f => f.comment_bodies(n).await)
+    }
     async fn post_status(&self, sha: &Sha, status: &NewStatus) -> Result<(), ForgeError> {
         dispatch!(self, f => f.post_status(sha, status).await)
     }
     fn flush_cache(&self) -> Result<(), String> {
         dispatch!(self, f => f.flush_cache())
+    }
+}
+
+impl AnyForge {
+    /// Creates a repository label (`forge check --fix`).
+    pub async fn create_label(
+        &self,
+        name: &str,
+        color: &str,
+        description: &str,
+    ) -> Result<(), ForgeError> {
+        dispatch!(self, f => f.create_label(name, color, description).await)
     }
 }
 

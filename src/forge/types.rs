@@ -242,6 +242,9 @@ pub struct StatusReport {
     /// statuses (GitHub's status rows do not name an app) and on Gitea/Forgejo.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub app: Option<CheckApp>,
+    /// Login of whoever posted a commit status (`creator`), when the forge says; `None`
+    /// for check runs (bound to an app, not a login).
+    pub creator: Option<String>,
 }
 
 /// The GitHub App behind a check run.
@@ -695,6 +698,7 @@ mod tests {
             created_at: None,
             updated_at: None,
             app: None,
+            creator: None,
         }
     }
 

@@ -158,7 +158,7 @@ impl Ledger {
                     sqlx::query(concat!(
                         "INSERT INTO runs (",
                         run_cols!(),
-                        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+                        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
                     ))
                     .bind(r.id)
                     .bind(r.command)
@@ -170,8 +170,9 @@ impl Ledger {
                     .bind(r.config_digest)
                     .bind(r.started_at)
                     .bind(r.finished_at)
-                    .bind(state.as_str())
+                    .bind(state.stored().0)
                     .bind(r.note)
+                    .bind(state.stored().1)
                     .execute(&mut *tx)
                     .await
                     .map_err(LedgerError::db("import run"))?;

@@ -35,10 +35,15 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "lineage_reuse_locks",
         sql: include_str!("../../migrations/0002_lineage_reuse_locks.sql"),
     },
+    Migration {
+        version: 3,
+        name: "run_ended_by",
+        sql: include_str!("../../migrations/0003_run_ended_by.sql"),
+    },
 ];
 
 /// The schema version this binary writes.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// A migration applied by [`super::Ledger::migrate`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -42,7 +42,7 @@ pub use migrate::{AppliedMigration, MIGRATIONS, Migration, SCHEMA_VERSION};
 pub use model::{
     Action, DecisionRecord, EffectKind, EffectRecord, Evidence, Intent, NewDecision, NewEffect,
     NewRun, Outcome, OutcomeKind, ReasonCode, Recorded, RunDetail, RunRecord, RunState,
-    commit_subject, derive_run_state, effect_key, new_id, now_ts, pr_subject,
+    commit_subject, derive_run_state, effect_key, new_id, now_ts, pr_number, pr_subject,
 };
 
 /// The database behind a ledger.
@@ -409,6 +409,36 @@ impl Ledger {
         let r = store::insert_run(&mut tx, run, RunState::Skipped, true, Some(&note)).await?;
         Self::commit(tx).await?;
         Ok(r)
+    }
+
+    /// Marks every unfinished run of `command` on `repo`/`branch` other than `except` as
+    /// `crashed`. Call it only while holding the lock those runs ran under: their holders
+    /// are then gone. Returns their ids.
+    pub async fn mark_crashed(
+        &self,
+        command: &str,
+        repo: &str,
+        branch: &str,
+        except: &str,
+    ) -> LedgerResult<Vec<String>> {
+        let mut tx = self.begin().await?;
+        let ids = store::mark_crashed(&mut tx, command, repo, branch, except).await?;
+        Self::commit(tx).await?;
+        Ok(ids)
+    }
+
+    /// Effects of other runs of `command` on `repo`/`branch` whose outcome was never
+    /// recorded or is unknown (a run killed between intent and outcome, or an answer lost),
+    /// oldest first: to be resolved by reading the forge.
+    pub async fn unresolved_effects(
+        &self,
+        command: &str,
+        repo: &str,
+        branch: &str,
+        except: &str,
+    ) -> LedgerResult<Vec<EffectRecord>> {
+        let mut conn = self.conn().await?;
+        store::unresolved_effects(&mut conn, command, repo, branch, except).await
     }
 
     /// One run, with the derived state when unfinished.

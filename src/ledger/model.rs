@@ -25,6 +25,11 @@ pub fn pr_subject(number: u64) -> String {
     format!("pr:{number}")
 }
 
+/// The PR number of a `pr:<number>` subject.
+pub fn pr_number(subject: &str) -> Option<u64> {
+    subject.strip_prefix("pr:")?.parse().ok()
+}
+
 /// The subject of a commit decision (e.g. a push gate): `commit:<sha>`.
 pub fn commit_subject(sha: &str) -> String {
     format!("commit:{sha}")
@@ -72,6 +77,12 @@ string_enum! {
         Failed = "failed",
         /// The run did nothing, e.g. because another holder had the lock.
         Skipped = "skipped",
+        /// The run's holder died before it finished (found by a later run under the same
+        /// lock). Stored as `failed` with `ended_by = 'crashed'`.
+        Crashed = "crashed",
+        /// Stopped by SIGINT or SIGTERM before its next forge call. Stored as `failed` with
+        /// `ended_by = 'interrupted'`.
+        Interrupted = "interrupted",
     }
 }
 
@@ -115,6 +126,26 @@ string_enum! {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct ReasonCode(String);
+
+impl RunState {
+    /// How the state is stored: the `state` column (within schema version 1's values) and
+    /// `ended_by` (schema version 3) for a run that did not end by itself.
+    pub fn stored(self) -> (&'static str, Option<&'static str>) {
+        match self {
+            RunState::Crashed | RunState::Interrupted => ("failed", Some(self.as_str())),
+            other => (other.as_str(), None),
+        }
+    }
+
+    /// The state a stored row reports.
+    pub fn from_stored(state: &str, ended_by: Option<&str>) -> Option<RunState> {
+        match ended_by {
+            Some(e) => RunState::parse(e)
+                .filter(|s| matches!(s, RunState::Crashed | RunState::Interrupted)),
+            None => RunState::parse(state),
+        }
+    }
+}
 
 impl ReasonCode {
     pub fn new(code: impl Into<String>) -> LedgerResult<ReasonCode> {

@@ -10,7 +10,7 @@ use super::model::*;
 
 macro_rules! run_cols {
     () => {
-        "id, command, forge, repo, branch, dry_run, tool_version, config_digest, started_at, finished_at, state, note"
+        "id, command, forge, repo, branch, dry_run, tool_version, config_digest, started_at, finished_at, state, note, ended_by"
     };
 }
 macro_rules! dec_cols {
@@ -39,6 +39,7 @@ fn flag(v: bool) -> i64 {
 /// A run row with its stored state (not yet derived).
 pub(crate) fn run_from_row(row: &AnyRow) -> LedgerResult<RunRecord> {
     let state: String = get(row, "state")?;
+    let ended_by: Option<String> = get(row, "ended_by")?;
     let finished_at: Option<String> = get(row, "finished_at")?;
     Ok(RunRecord {
         id: get(row, "id")?,
@@ -50,7 +51,8 @@ pub(crate) fn run_from_row(row: &AnyRow) -> LedgerResult<RunRecord> {
         tool_version: get(row, "tool_version")?,
         config_digest: get(row, "config_digest")?,
         started_at: get(row, "started_at")?,
-        state: RunState::parse(&state).ok_or_else(|| LedgerError::corrupt("runs.state", state))?,
+        state: RunState::from_stored(&state, ended_by.as_deref())
+            .ok_or_else(|| LedgerError::corrupt("runs.state", state))?,
         state_derived: false,
         finished_at,
         note: get(row, "note")?,
@@ -143,7 +145,7 @@ pub(crate) async fn insert_run(
     sqlx::query(concat!(
         "INSERT INTO runs (",
         run_cols!(),
-        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
     ))
     .bind(&id)
     .bind(&run.command)
@@ -155,8 +157,9 @@ pub(crate) async fn insert_run(
     .bind(&run.config_digest)
     .bind(&now)
     .bind(finished_at.clone())
-    .bind(state.as_str())
+    .bind(state.stored().0)
     .bind(note)
+    .bind(state.stored().1)
     .execute(&mut *conn)
     .await
     .map_err(LedgerError::db("start run"))?;
@@ -245,9 +248,10 @@ pub(crate) async fn finish_run(
     }
     run_open_check(conn, run_id).await?;
     sqlx::query(
-        "UPDATE runs SET state = $1, finished_at = $2 WHERE id = $3 AND finished_at IS NULL",
+        "UPDATE runs SET state = $1, ended_by = $2, finished_at = $3 WHERE id = $4 AND finished_at IS NULL",
     )
-    .bind(state.as_str())
+    .bind(state.stored().0)
+    .bind(state.stored().1)
     .bind(now_ts())
     .bind(run_id)
     .execute(&mut *conn)
@@ -259,6 +263,67 @@ pub(crate) async fn finish_run(
             what: "run",
             id: run_id.into(),
         })
+}
+
+/// Marks every unfinished run of `command` on `repo`/`branch` other than `except` as
+/// crashed (the caller holds the lock they ran under, so their holders are gone). Returns
+/// their ids.
+pub(crate) async fn mark_crashed(
+    conn: &mut AnyConnection,
+    command: &str,
+    repo: &str,
+    branch: &str,
+    except: &str,
+) -> LedgerResult<Vec<String>> {
+    let ids: Vec<(String,)> = sqlx::query_as(
+        "SELECT id FROM runs WHERE finished_at IS NULL AND command = $1 AND repo = $2 AND branch = $3 AND id <> $4 ORDER BY started_at, id",
+    )
+    .bind(command)
+    .bind(repo)
+    .bind(branch)
+    .bind(except)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(LedgerError::db("find unfinished runs"))?;
+    let now = now_ts();
+    for (id,) in &ids {
+        sqlx::query(
+            "UPDATE runs SET state = 'failed', ended_by = 'crashed', finished_at = $1, note = $2 WHERE id = $3 AND finished_at IS NULL",
+        )
+        .bind(&now)
+        .bind(format!("crashed: found unfinished by run {except}, which holds its lock"))
+        .bind(id)
+        .execute(&mut *conn)
+        .await
+        .map_err(LedgerError::db("mark run crashed"))?;
+    }
+    Ok(ids.into_iter().map(|(id,)| id).collect())
+}
+
+/// Effects of other runs of `command` on `repo`/`branch` whose outcome is missing or
+/// unknown, oldest first.
+pub(crate) async fn unresolved_effects(
+    conn: &mut AnyConnection,
+    command: &str,
+    repo: &str,
+    branch: &str,
+    except: &str,
+) -> LedgerResult<Vec<EffectRecord>> {
+    let rows = sqlx::query(concat!(
+        "SELECT ",
+        eff_cols!(),
+        " FROM effects WHERE (outcome IS NULL OR outcome = 'unknown') AND run_id IN",
+        " (SELECT id FROM runs WHERE command = $1 AND repo = $2 AND branch = $3 AND id <> $4)",
+        " ORDER BY intent_at, id"
+    ))
+    .bind(command)
+    .bind(repo)
+    .bind(branch)
+    .bind(except)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(LedgerError::db("find unresolved effects"))?;
+    rows.iter().map(effect_from_row).collect()
 }
 
 pub(crate) async fn list_runs(

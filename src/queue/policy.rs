@@ -14,13 +14,14 @@
 //! 8. mergeability unknown → wait; conflicting → wait
 //! 9. otherwise → merge (pinned to the evaluated head)
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use globset::{Glob, GlobMatcher};
 use serde::Serialize;
 
 use crate::forge::{
-    CommitStatuses, ContextState, PrNumber, PrState, PullRequest, Review, ReviewState, Sha,
+    Commit, CommitStatuses, ContextState, PrNumber, PrState, PullRequest, ReportKind, Review,
+    ReviewState, Sha,
 };
 
 /// How required contexts are named: Gitea/Forgejo use glob patterns, GitHub exact names.
@@ -73,8 +74,17 @@ pub struct QueuePolicy {
     pub base_branch: String,
     pub required: RequiredContexts,
     pub required_approvals: u32,
-    /// Logins whose approvals count; empty means any official reviewer.
+    /// Why `required_approvals` is 0, when it is (shown with every merge decision).
+    pub zero_approvals_note: Option<String>,
+    /// Logins whose approvals count; empty means any official reviewer. Compared
+    /// case-insensitively (forge logins are).
     pub reviewers: BTreeSet<String>,
+    /// Gitea's `block_on_rejected_reviews`: any official, undismissed REQUEST_CHANGES blocks,
+    /// whichever commit it was given on (the forge refuses the merge otherwise).
+    pub block_on_rejected_reviews: bool,
+    /// Logins allowed to post required commit statuses; empty means anyone (Gitea has no
+    /// app binding). Compared case-insensitively.
+    pub trusted_status_creators: BTreeSet<String>,
     pub push_required_contexts: Vec<String>,
     /// States that count as green. By default only `success`.
     pub green_states: BTreeSet<String>,
@@ -125,6 +135,8 @@ impl Action {
 pub enum Reason {
     Ready {
         forced_past: Vec<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
     },
     NotOpen,
     Draft,
@@ -228,11 +240,19 @@ impl Reason {
                 .join(", ")
         };
         match self {
-            Reason::Ready { forced_past } if forced_past.is_empty() => "ready".into(),
-            Reason::Ready { forced_past } => format!(
-                "ready (force_merge past non-required: {})",
-                forced_past.join(", ")
-            ),
+            Reason::Ready { forced_past, note } => {
+                let mut t = String::from("ready");
+                if !forced_past.is_empty() {
+                    t.push_str(&format!(
+                        " (force_merge past non-required: {})",
+                        forced_past.join(", ")
+                    ));
+                }
+                if let Some(n) = note {
+                    t.push_str(&format!(" ({n})"));
+                }
+                t
+            }
             Reason::NotOpen => "the PR is not open".into(),
             Reason::Draft => "the PR is a draft".into(),
             Reason::OptOut { label } => format!("the PR carries the opt-out label {label:?}"),
@@ -251,7 +271,7 @@ impl Reason {
             }
             Reason::RequestChanges { by } => {
                 format!(
-                    "open REQUEST_CHANGES on the current head from: {}",
+                    "open REQUEST_CHANGES from: {} (the reviewer must approve, or the review be dismissed)",
                     by.join(", ")
                 )
             }
@@ -331,6 +351,9 @@ pub struct CandidateState {
     pub contains_base: bool,
     pub statuses: CommitStatuses,
     pub reviews: Vec<Review>,
+    /// The PR's commits, read to completion, when they were read (they prove that an
+    /// approval given on an earlier head survives the queue's base merges).
+    pub commits: Option<Vec<Commit>>,
 }
 
 /// Why a PR is not even a candidate, from its listing alone (cheap: no further reads).
@@ -367,7 +390,37 @@ pub fn ineligible(policy: &QueuePolicy, pr: &PullRequest) -> Option<Reason> {
 /// The state of each required context: a glob that matches nothing is `missing`; several
 /// matches are green only if all are.
 pub fn required_states(policy: &QueuePolicy, st: &CommitStatuses) -> Vec<(String, ContextState)> {
-    states_of(&policy.required, &policy.green_states, st)
+    if policy.trusted_status_creators.is_empty() {
+        return states_of(&policy.required, &policy.green_states, st);
+    }
+    states_of(
+        &policy.required,
+        &policy.green_states,
+        &trusted_only(&policy.trusted_status_creators, st),
+    )
+}
+
+/// The state a required context shows when its latest commit status was posted by someone
+/// outside `queue.trusted_status_creators`.
+pub const UNTRUSTED_STATE: &str = "untrusted_creator";
+
+/// `st` with every commit status whose creator is not trusted turned into the non-green
+/// state [`UNTRUSTED_STATE`] (check runs are bound to their app by the forge, not here).
+pub fn trusted_only(trusted: &BTreeSet<String>, st: &CommitStatuses) -> CommitStatuses {
+    let mut out = st.clone();
+    for r in out.latest.values_mut() {
+        if r.kind != ReportKind::CommitStatus {
+            continue;
+        }
+        let ok = r
+            .creator
+            .as_deref()
+            .is_some_and(|c| trusted.iter().any(|t| t.eq_ignore_ascii_case(c)));
+        if !ok {
+            r.state = ContextState::Unknown(UNTRUSTED_STATE.into());
+        }
+    }
+    out
 }
 
 /// The state of each required context under a green policy (also used by `audit merge`).
@@ -410,14 +463,33 @@ pub fn states_of(
     }
 }
 
-/// Approvers and blocking reviewers on the current head.
+/// Approvers and blocking reviewers on the current head (no approval carried across
+/// updates; see [`genuine_reviews_with`]).
 pub fn genuine_reviews(
     policy: &QueuePolicy,
     reviews: &[Review],
     head: &Sha,
 ) -> (BTreeSet<String>, BTreeSet<String>) {
-    // Latest verdict per reviewer (APPROVED or REQUEST_CHANGES), by review id.
-    let mut latest: BTreeMap<&str, &Review> = BTreeMap::new();
+    genuine_reviews_with(policy, reviews, head, None)
+}
+
+/// Approvers and blocking reviewers for `head`.
+///
+/// An approval counts when it is official, not dismissed, not stale, from the roster, the
+/// reviewer's latest verdict, and names a commit: `head` itself, or an earlier head from
+/// which `head` descends through base merges only ([`only_base_merges_since`], proven from
+/// the PR's complete commit list `commits`). An approval naming no commit never counts.
+/// A REQUEST_CHANGES blocks when it is the reviewer's latest verdict on `head` or on no
+/// named commit; with `block_on_rejected_reviews`, any official undismissed one blocks.
+pub fn genuine_reviews_with(
+    policy: &QueuePolicy,
+    reviews: &[Review],
+    head: &Sha,
+    commits: Option<&[Commit]>,
+) -> (BTreeSet<String>, BTreeSet<String>) {
+    // Latest verdict per reviewer (APPROVED or REQUEST_CHANGES), by review id. Logins are
+    // case-insensitive.
+    let mut latest: BTreeMap<String, &Review> = BTreeMap::new();
     for r in reviews {
         let Some(user) = r.user.as_deref() else {
             continue;
@@ -425,34 +497,86 @@ pub fn genuine_reviews(
         if !matches!(r.state, ReviewState::Approved | ReviewState::RequestChanges) {
             continue;
         }
-        match latest.get(user) {
+        let key = user.to_ascii_lowercase();
+        match latest.get(&key) {
             Some(prev) if prev.id > r.id => {}
             _ => {
-                latest.insert(user, r);
+                latest.insert(key, r);
             }
         }
     }
-    let on_head = |r: &Review| r.commit_id.as_ref().is_none_or(|c| c == head);
-    let in_roster = |u: &str| policy.reviewers.is_empty() || policy.reviewers.contains(u);
+    let approves_head = |r: &Review| match &r.commit_id {
+        Some(c) if c == head => true,
+        Some(c) => commits.is_some_and(|list| only_base_merges_since(list, head, c)),
+        None => false,
+    };
+    let blocks_head = |r: &Review| r.commit_id.as_ref().is_none_or(|c| c == head);
+    let in_roster = |u: &str| {
+        policy.reviewers.is_empty() || policy.reviewers.iter().any(|r| r.eq_ignore_ascii_case(u))
+    };
     let mut approvers = BTreeSet::new();
     let mut blockers = BTreeSet::new();
-    for (user, r) in latest {
+    for r in latest.values() {
+        let Some(user) = r.user.as_deref() else {
+            continue;
+        };
         if !r.official || r.dismissed {
             continue;
         }
         match r.state {
-            ReviewState::Approved if !r.stale && on_head(r) && in_roster(user) => {
+            ReviewState::Approved if !r.stale && approves_head(r) && in_roster(user) => {
                 approvers.insert(user.to_string());
             }
             ReviewState::RequestChanges
-                if on_head(r) && (policy.request_changes_from_anyone_blocks || in_roster(user)) =>
+                if blocks_head(r)
+                    && (policy.request_changes_from_anyone_blocks || in_roster(user)) =>
             {
                 blockers.insert(user.to_string());
             }
             _ => {}
         }
     }
+    if policy.block_on_rejected_reviews {
+        // The forge's own rule (Gitea `MergeBlockedByRejectedReview`): any official,
+        // undismissed rejection blocks the merge, whatever commit it names.
+        for r in reviews {
+            if r.state == ReviewState::RequestChanges && r.official && !r.dismissed {
+                blockers.insert(r.user.clone().unwrap_or_else(|| "(unknown user)".into()));
+            }
+        }
+    }
     (approvers, blockers)
+}
+
+/// Whether `head` descends from `approved` through base merges only: every commit on the
+/// first-parent chain from `head` down to `approved` (exclusive) is a merge commit with
+/// exactly two parents whose second parent is on the base branch. `commits` is the PR's
+/// commit list read to completion, i.e. every commit reachable from the head and not from
+/// the base branch; so a parent *absent* from it is on the base branch, and `approved`
+/// must be present (a PR commit). Anything else — a new commit, a merge of another branch,
+/// a rebase, an unknown commit — returns false.
+pub fn only_base_merges_since(commits: &[Commit], head: &Sha, approved: &Sha) -> bool {
+    let by_sha: HashMap<&Sha, &Commit> = commits.iter().map(|c| (&c.sha, c)).collect();
+    if !by_sha.contains_key(approved) {
+        return false;
+    }
+    let mut cur = head;
+    for _ in 0..=commits.len() {
+        if cur == approved {
+            return true;
+        }
+        let Some(c) = by_sha.get(cur) else {
+            return false;
+        };
+        let [first, other] = c.parents.as_slice() else {
+            return false;
+        };
+        if by_sha.contains_key(other) {
+            return false;
+        }
+        cur = first;
+    }
+    false
 }
 
 fn not_green(policy: &QueuePolicy, states: &[(String, ContextState)]) -> Vec<(String, String)> {
@@ -474,6 +598,20 @@ pub fn base_gate(policy: &QueuePolicy, base: &BaseState) -> Option<Reason> {
     (!red.is_empty()).then_some(Reason::BaseNotGreen { contexts: red })
 }
 
+/// Whether a candidate decided as `d` could merge once it is up to date with the base:
+/// it is behind and would be updated, ready, or waits only for CI that is pending or not yet
+/// posted. (After a merge every candidate is behind the new base; these are the ones an
+/// update helps.)
+pub fn could_merge_once_current(d: &Decision) -> bool {
+    match (&d.action, &d.reason) {
+        (Action::Update, _) | (Action::Merge { .. }, _) => true,
+        (Action::Wait, Reason::RequiredNotGreen { contexts }) => contexts
+            .iter()
+            .all(|(_, s)| s == "pending" || s == "missing"),
+        _ => false,
+    }
+}
+
 /// Decides one candidate. Pure.
 pub fn decide(policy: &QueuePolicy, base: &BaseState, c: &CandidateState) -> Decision {
     let verdict = |action: Action, reason: Reason| Decision {
@@ -489,7 +627,8 @@ pub fn decide(policy: &QueuePolicy, base: &BaseState, c: &CandidateState) -> Dec
     if let Some(reason) = base_gate(policy, base) {
         return verdict(Action::Pause, reason);
     }
-    let (approvers, blockers) = genuine_reviews(policy, &c.reviews, &c.pr.head_sha);
+    let (approvers, blockers) =
+        genuine_reviews_with(policy, &c.reviews, &c.pr.head_sha, c.commits.as_deref());
     if !blockers.is_empty() {
         return verdict(
             Action::Wait,
@@ -564,6 +703,9 @@ pub fn decide(policy: &QueuePolicy, base: &BaseState, c: &CandidateState) -> Dec
         Action::Merge {
             force: !forced_past.is_empty(),
         },
-        Reason::Ready { forced_past },
+        Reason::Ready {
+            forced_past,
+            note: policy.zero_approvals_note.clone(),
+        },
     )
 }

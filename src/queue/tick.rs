@@ -26,6 +26,16 @@ use crate::forge::{
 use crate::ledger::{self, EffectKind, Evidence, Intent, Ledger, NewDecision, NewEffect, Outcome};
 use crate::report::{ActionRecord, Progress};
 
+/// The hidden marker every queue comment ends with: an HTML comment naming the effect's
+/// idempotency key, so the forge itself tells whether a comment was posted (a lost ledger
+/// never repeats one).
+pub fn comment_marker(key: &str) -> String {
+    format!("<!-- mergeward:effect {key} -->")
+}
+
+/// The ledger's command name for a tick's runs.
+pub const RUN_COMMAND: &str = "queue tick";
+
 /// The queue's own status context. Never counted among the required contexts.
 pub const QUEUE_CONTEXT: &str = "mergeward/queue";
 
@@ -43,6 +53,10 @@ pub struct QueueSettings {
     pub reviewers: Vec<String>,
     /// Used when protection does not say.
     pub required_approvals_fallback: u32,
+    /// A floor over protection's required approvals (`queue.min_approvals`).
+    pub min_approvals: u32,
+    /// Logins whose commit statuses may turn a required context green (empty: anyone).
+    pub trusted_status_creators: Vec<String>,
     pub push_required_contexts: Vec<String>,
     pub update_style: UpdateStyle,
     pub merge_method: MergeMethod,
@@ -71,6 +85,8 @@ impl QueueSettings {
             opt_out_labels: vec!["do-not-auto-merge".into(), "wip".into(), "draft".into()],
             reviewers: Vec::new(),
             required_approvals_fallback: 2,
+            min_approvals: 0,
+            trusted_status_creators: Vec::new(),
             push_required_contexts: Vec::new(),
             update_style: UpdateStyle::Merge,
             merge_method: MergeMethod::Merge,
@@ -92,6 +108,11 @@ pub enum TickOutcome {
     Merged {
         pr: u64,
     },
+    /// The merge this tick would send was already committed by an earlier run (the ledger
+    /// says so and the forge agrees): nothing was sent.
+    Replayed {
+        pr: u64,
+    },
     Updated {
         pr: u64,
     },
@@ -111,6 +132,7 @@ impl TickOutcome {
     pub fn word(&self) -> &'static str {
         match self {
             TickOutcome::Merged { .. } => "merged",
+            TickOutcome::Replayed { .. } => "replayed",
             TickOutcome::Updated { .. } => "updated",
             TickOutcome::Deferred { .. } => "deferred",
             TickOutcome::Paused => "paused",
@@ -224,10 +246,14 @@ pub fn build_policy(kind: ForgeKind, p: &Protection, s: &QueueSettings) -> Resul
     };
     let mut opt_out: BTreeSet<String> = s.opt_out_labels.iter().cloned().collect();
     opt_out.insert(s.hold_label.clone());
+    let (required_approvals, zero_approvals_note) = required_approvals(p, s);
     Ok(QueuePolicy {
         base_branch: s.branch.clone(),
         required,
-        required_approvals: github_rules::required_approvals(p, s.required_approvals_fallback).0,
+        required_approvals,
+        zero_approvals_note,
+        block_on_rejected_reviews: p.block_on_rejected_reviews == Some(true),
+        trusted_status_creators: s.trusted_status_creators.iter().cloned().collect(),
         reviewers: s.reviewers.iter().cloned().collect(),
         push_required_contexts: s.push_required_contexts.clone(),
         green_states: s.green_states.iter().cloned().collect(),
@@ -238,6 +264,29 @@ pub fn build_policy(kind: ForgeKind, p: &Protection, s: &QueueSettings) -> Resul
         auto_discover: s.auto_discover,
         github: p.github.clone(),
     })
+}
+
+/// The approvals a merge needs: protection's count (the configured fallback when protection
+/// does not say), raised to `queue.min_approvals`. When that is 0, a note saying so.
+pub fn required_approvals(p: &Protection, s: &QueueSettings) -> (u32, Option<String>) {
+    let (from_protection, source) = match p.required_approvals {
+        Some(n) => (n, "branch protection requires"),
+        None => (
+            s.required_approvals_fallback,
+            "branch protection does not say and queue.required_approvals is",
+        ),
+    };
+    // GitHub: when a protection source could not be read, queue.required_approvals is a
+    // floor (a ruleset's count never stands in for the unknown classic one).
+    let from_protection = from_protection
+        .max(super::github_rules::required_approvals(p, s.required_approvals_fallback).0);
+    let n = from_protection.max(s.min_approvals);
+    let note = (n == 0).then(|| {
+        format!(
+            "no approval required: {source} 0 and queue.min_approvals is 0; set queue.min_approvals to require reviews"
+        )
+    });
+    (n, note)
 }
 
 /// Whether the PR head contains `base`: the stored merge base is it, or a PR commit is it
@@ -411,7 +460,9 @@ impl<F: Forge> Tick<'_, F> {
             .await
             .map_err(Self::ledger_err)?;
         if let Intent::Unresolved { prior } = &intent {
-            let done = self.resolve(kind, pr, head, discriminator).await?;
+            let done = self
+                .resolve(kind, pr, head, base.map(Sha::as_str), discriminator)
+                .await?;
             let outcome = if done {
                 Outcome::Committed
             } else {
@@ -428,6 +479,34 @@ impl<F: Forge> Tick<'_, F> {
                 .map_err(Self::ledger_err)?;
         }
         let id = match intent {
+            Intent::Proceed(id) if kind == EffectKind::Comment => {
+                // The ledger may have been lost (a CI cache gone): the forge itself says
+                // whether this comment was posted, by its hidden marker.
+                match self.forge.comment_bodies(pr).await {
+                    Ok(bodies) if bodies.iter().any(|b| b.contains(&comment_marker(&key))) => {
+                        self.ledger
+                            .record_outcome(&id, &Outcome::Committed)
+                            .await
+                            .map_err(Self::ledger_err)?;
+                        record("replayed");
+                        return Ok(Done::Ok);
+                    }
+                    Ok(_) => id,
+                    Err(e) => {
+                        self.ledger
+                            .record_outcome(
+                                &id,
+                                &Outcome::Failed(format!(
+                                    "not sent: the PR's comments could not be read to rule out a repeat: {e}"
+                                )),
+                            )
+                            .await
+                            .map_err(Self::ledger_err)?;
+                        record("failed");
+                        return Ok(Done::Refused(e));
+                    }
+                }
+            }
             Intent::Proceed(id) => id,
             Intent::Replayed { .. } => {
                 record("replayed");
@@ -468,6 +547,7 @@ impl<F: Forge> Tick<'_, F> {
         kind: EffectKind,
         pr: PrNumber,
         head: Option<&Sha>,
+        base: Option<&str>,
         disc: &str,
     ) -> Result<bool> {
         Ok(match kind {
@@ -495,9 +575,21 @@ impl<F: Forge> Tick<'_, F> {
                 }
                 None => false,
             },
-            // A comment cannot be matched reliably; assume it was posted rather than
-            // risk posting it twice.
-            EffectKind::Comment => true,
+            // Every comment carries its effect's hidden marker.
+            EffectKind::Comment => {
+                let key = ledger::effect_key(
+                    &ledger::pr_subject(pr.0),
+                    kind,
+                    head.map(Sha::as_str),
+                    base,
+                    disc,
+                );
+                self.forge
+                    .comment_bodies(pr)
+                    .await?
+                    .iter()
+                    .any(|b| b.contains(&comment_marker(&key)))
+            }
         })
     }
 
@@ -513,6 +605,14 @@ impl<F: Forge> Tick<'_, F> {
         body: String,
     ) -> Result<()> {
         let f = self.forge;
+        let key = ledger::effect_key(
+            &ledger::pr_subject(pr.0),
+            EffectKind::Comment,
+            head.map(Sha::as_str),
+            base.map(Sha::as_str),
+            disc,
+        );
+        let body = format!("{body}\n\n{}", comment_marker(&key));
         let done = self
             .effect(
                 report,
@@ -585,6 +685,22 @@ impl<F: Forge> Tick<'_, F> {
         };
         let note = match done {
             Done::Ok => String::new(),
+            Done::Refused(e)
+                if let Some(err) = self.token_problem(&e, &format!("label #{}", d.pr.0)).await =>
+            {
+                return Err(err);
+            }
+            Done::Refused(ForgeError::Missing { what, hint }) => {
+                return Err(Error::Permission {
+                    message: format!(
+                        "cannot hold #{}: the hold label is missing ({what}); no PR was held or told",
+                        d.pr.0
+                    ),
+                    hint: Some(format!(
+                        "{hint}, or run `mergeward forge check --fix` to create the queue's labels"
+                    )),
+                });
+            }
             Done::Refused(e) => {
                 report
                     .notes
@@ -671,18 +787,146 @@ impl<F: Forge> Tick<'_, F> {
         let (statuses, reviews, commits) =
             tokio::try_join!(f.statuses(&pr.head_sha), f.reviews(pr.number), async {
                 if pr.merge_base.as_ref() == Some(base) {
-                    Ok(Vec::new())
+                    Ok(None)
                 } else {
-                    f.pull_commits(pr.number).await
+                    f.pull_commits(pr.number).await.map(Some)
                 }
             },)?;
-        let contains = contains_base(&pr, &commits, base);
+        // An approval of an earlier head may survive the queue's base merges: the PR's
+        // complete commit list proves (or disproves) that only base merges followed it.
+        let carried = reviews.iter().any(|r| {
+            r.state == crate::forge::ReviewState::Approved
+                && r.commit_id.as_ref().is_some_and(|c| c != &pr.head_sha)
+        });
+        let commits = match commits {
+            None if carried => Some(f.pull_commits(pr.number).await?),
+            other => other,
+        };
+        let contains = contains_base(&pr, commits.as_deref().unwrap_or_default(), base);
         Ok(CandidateState {
             pr,
             contains_base: contains,
             statuses,
             reviews,
+            commits,
         })
+    }
+
+    /// Whether PR `n` is gone: closed, merged or deleted (a 404 on the PR itself).
+    async fn gone(&self, n: PrNumber) -> std::result::Result<bool, ForgeError> {
+        match self.forge.pull(n).await {
+            Ok(p) => Ok(p.state != crate::forge::PrState::Open || p.merged),
+            Err(e) if e.status() == Some(404) => Ok(true),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Whether a refusal of `what` is mergeward's own token lacking a permission. A 401 or
+    /// 403 always is (a scope or access the token lacks; the forge's rules answer 405, 409
+    /// or 422); a 405 is when the repository's `permissions` say the token cannot push.
+    /// Returns the error that ends the tick (exit 3, or 5 when the permissions cannot be
+    /// read), or `None` when the refusal is about the PR.
+    async fn token_problem(&self, e: &ForgeError, what: &str) -> Option<Error> {
+        let status = e.status()?;
+        if !matches!(status, 401 | 403 | 405) {
+            return None;
+        }
+        let repo = self.forge.repo().to_string();
+        let perms = match self.forge.repository().await {
+            Ok(r) => r.and_then(|r| r.permissions),
+            Err(re) if status == 405 => {
+                return Some(Error::ForgeCtx {
+                    context: format!(
+                        "the forge refused to {what} (HTTP 405) and the repository's permissions could not be read to tell whether the token lacks one"
+                    ),
+                    err: Box::new(re),
+                    hint: Some("nothing was held; the next tick retries".into()),
+                });
+            }
+            Err(_) => None,
+        };
+        let cannot_push = perms.as_ref().is_some_and(|p| !p.push && !p.admin);
+        if status == 405 && !cannot_push {
+            return None;
+        }
+        let seen = match &perms {
+            Some(p) => format!(
+                "; the repository reports admin={}, push={}, pull={} for it",
+                p.admin, p.push, p.pull
+            ),
+            None => String::new(),
+        };
+        Some(Error::Permission {
+            message: format!(
+                "mergeward's token may not {what} in {repo} (HTTP {status}{seen}); no PR was held or told, this is the bot's configuration"
+            ),
+            hint: Some(
+                "give the token's account write access to the repository (merge, push to PR branches, labels, comments, statuses) and, for scoped tokens, the write:repository and write:issue scopes (GitHub: contents, pull-requests, issues and statuses: write); `mergeward forge check` shows what it has".into(),
+            ),
+        })
+    }
+
+    /// Crash recovery: every effect an earlier `queue tick` on this repository and branch
+    /// recorded the intent of without an outcome (killed mid-call) or with an unknown one (the
+    /// answer was lost) is resolved by reading the forge, and its outcome recorded, before
+    /// this tick decides anything.
+    async fn recover(&self, report: &mut TickReport) -> Result<()> {
+        if !self.record || self.dry_run {
+            return Ok(());
+        }
+        let repo = self.forge.repo().to_string();
+        let open = self
+            .ledger
+            .unresolved_effects(RUN_COMMAND, &repo, &self.settings.branch, self.run_id)
+            .await
+            .map_err(Self::ledger_err)?;
+        for e in open {
+            let Some(pr) = ledger::pr_number(&e.subject) else {
+                continue;
+            };
+            let head = e.head_sha.as_deref().and_then(Sha::parse);
+            match self
+                .resolve(
+                    e.kind,
+                    PrNumber(pr),
+                    head.as_ref(),
+                    e.base_sha.as_deref(),
+                    &e.discriminator,
+                )
+                .await
+            {
+                Ok(done) => {
+                    let outcome = if done {
+                        Outcome::Committed
+                    } else {
+                        Outcome::Failed(
+                            "not found on the forge after an interrupted attempt".into(),
+                        )
+                    };
+                    self.ledger
+                        .record_outcome(&e.id, &outcome)
+                        .await
+                        .map_err(Self::ledger_err)?;
+                    report.notes.push(format!(
+                        "recovered: run {}'s {} on #{pr} ({}) was {} on the forge",
+                        e.run_id,
+                        e.kind.as_str(),
+                        e.discriminator,
+                        if done { "done" } else { "not done" }
+                    ));
+                }
+                Err(err) => report.unevaluated.push(Unevaluated {
+                    pr,
+                    error: format!(
+                        "run {}'s interrupted {} could not be resolved from the forge: {err}",
+                        e.run_id,
+                        e.kind.as_str()
+                    ),
+                    exit_label: err.exit_code().label(),
+                }),
+            }
+        }
+        Ok(())
     }
 
     /// One tick.
@@ -718,6 +962,7 @@ impl<F: Forge> Tick<'_, F> {
         {
             report.notes.push(note);
         }
+        self.recover(&mut report).await?;
         // GitHub's protection read already returned the base head: not read twice.
         let base_head = match protection.head.clone() {
             Some(h) => h,
@@ -782,10 +1027,31 @@ impl<F: Forge> Tick<'_, F> {
                         evaluated.push((d, c));
                     }
                     Err(e) if e.exit_code() == ExitCode::NotFound => {
-                        report.notes.push(format!(
-                            "#{} disappeared while being read: {e}",
-                            pr.number.0
-                        ));
+                        // A 404 inside the reads is "gone" only when the PR itself says so.
+                        match self.gone(pr.number).await {
+                            Ok(true) => report.notes.push(format!(
+                                "#{} was closed or deleted while being read: {e}",
+                                pr.number.0
+                            )),
+                            Ok(false) => {
+                                annotate(
+                                    "error",
+                                    &format!("PR #{} could not be evaluated: {e}", pr.number.0),
+                                );
+                                report.unevaluated.push(Unevaluated {
+                                    pr: pr.number.0,
+                                    error: format!(
+                                        "{e} (the PR is still open: a read inside it failed, so it could not be decided)"
+                                    ),
+                                    exit_label: ExitCode::CouldNotDecide.label(),
+                                });
+                            }
+                            Err(re) => report.unevaluated.push(Unevaluated {
+                                pr: pr.number.0,
+                                error: format!("{e}; re-reading the PR failed too: {re}"),
+                                exit_label: ExitCode::CouldNotDecide.label(),
+                            }),
+                        }
                     }
                     Err(e) => {
                         annotate(
@@ -901,12 +1167,26 @@ impl<F: Forge> Tick<'_, F> {
                     acted = true;
                     break;
                 }
+                MergeResult::Replayed => {
+                    report.outcome = TickOutcome::Replayed { pr: d.pr.0 };
+                    acted = true;
+                    break;
+                }
+                MergeResult::BaseRed => {
+                    report.outcome = TickOutcome::Paused;
+                    acted = true;
+                    break;
+                }
                 MergeResult::Held => held_any = true,
                 MergeResult::Unknown => {
                     acted = true;
                     break;
                 }
             }
+        }
+        if let TickOutcome::Merged { pr: merged } = report.outcome {
+            self.update_after_merge(&mut report, &policy, merged, &evaluated, &decision_ids)
+                .await?;
         }
         // A PR that contains the base and only waits for CI to finish is "in flight": it will
         // likely merge next, and updating others now would only churn their CI. CI pending
@@ -991,6 +1271,70 @@ impl<F: Forge> Tick<'_, F> {
         Ok(report)
     }
 
+    /// Fair serial order (SPEC §8): after a merge, bring the oldest behind candidate that
+    /// could merge up to date with the base head that merge produced, so a steady stream of
+    /// newer ready PRs never starves it and a conflict shows now, not when the queue idles.
+    /// A conflict or refusal holds it and the next one is tried; at most one update.
+    async fn update_after_merge(
+        &self,
+        report: &mut TickReport,
+        policy: &QueuePolicy,
+        merged: u64,
+        evaluated: &[(Decision, CandidateState)],
+        decision_ids: &[Option<String>],
+    ) -> Result<()> {
+        // The merge moved the base: every other candidate is behind it now.
+        let behind: Vec<usize> = evaluated
+            .iter()
+            .enumerate()
+            .filter(|(_, (d, _))| d.pr.0 != merged && policy::could_merge_once_current(d))
+            .map(|(i, _)| i)
+            .collect();
+        if behind.is_empty() {
+            return Ok(());
+        }
+        // The base head the merge produced (a dry run merged nothing: the evaluated one).
+        let new_base = if self.dry_run {
+            evaluated[behind[0]].0.base_head.clone()
+        } else {
+            match self.forge.branch_head(&self.settings.branch).await {
+                Ok(h) => h,
+                Err(e) => {
+                    report.notes.push(format!(
+                        "after merging #{merged}, the base head could not be re-read ({e}); no other PR was updated"
+                    ));
+                    return Ok(());
+                }
+            }
+        };
+        for i in behind {
+            let (d, c) = &evaluated[i];
+            let d = Decision {
+                base_head: new_base.clone(),
+                action: Action::Update,
+                reason: Reason::Behind,
+                ..d.clone()
+            };
+            match self
+                .update(report, policy, &d, c, decision_ids[i].as_deref())
+                .await?
+            {
+                UpdateResult::Updated => {
+                    report.notes.push(format!(
+                        "after merging #{merged}, updated #{} (the oldest behind PR that could merge) to {} at {}",
+                        d.pr.0,
+                        self.settings.branch,
+                        new_base.short(12)
+                    ));
+                    break;
+                }
+                UpdateResult::Held => continue,
+                UpdateResult::Unknown => break,
+            }
+        }
+        Ok(())
+    }
+
     async fn merge(
         &self,
         report: &mut TickReport,
@@ -1015,6 +1359,39 @@ impl<F: Forge> Tick<'_, F> {
                 ),
             );
             return Ok(MergeResult::Deferred);
+        }
+        // The base head is the same commit, but its push-required contexts may have turned
+        // red since they were read (a failing push run finishing mid-tick): read them again.
+        if !policy.push_required_contexts.is_empty() {
+            let statuses = match f.statuses(&now_base).await {
+                Ok(st) => st,
+                Err(e) => {
+                    report.unevaluated.push(Unevaluated {
+                        pr: d.pr.0,
+                        error: format!(
+                            "the base head's required contexts could not be re-read before the merge: {e}"
+                        ),
+                        exit_label: err_label(&e),
+                    });
+                    return Ok(MergeResult::Unknown);
+                }
+            };
+            let now = BaseState {
+                head: now_base.clone(),
+                statuses,
+            };
+            if let Some(reason) = policy::base_gate(policy, &now) {
+                annotate(
+                    "notice",
+                    &format!("queue paused before merging #{}: {}", d.pr.0, reason.text()),
+                );
+                report.notes.push(format!(
+                    "#{} not merged: the base turned red after it was read ({})",
+                    d.pr.0,
+                    reason.text()
+                ));
+                return Ok(MergeResult::BaseRed);
+            }
         }
         let now_pr = f.pull(d.pr).await?;
         if now_pr.head_sha != d.head || now_pr.state != crate::forge::PrState::Open {
@@ -1095,12 +1472,34 @@ impl<F: Forge> Tick<'_, F> {
             .await?;
         match done {
             Done::Ok => {
-                if report
-                    .actions
-                    .last()
-                    .is_some_and(|a| a.outcome == "dry_run")
-                {
+                let last = report.actions.last().map(|a| a.outcome.clone());
+                if last.as_deref() == Some("dry_run") {
                     return Ok(MergeResult::Merged);
+                }
+                if last.as_deref() == Some("replayed") {
+                    // The ledger says this merge was done by an earlier run: say so, and
+                    // check the forge agrees (never report a fresh merge).
+                    return match f.pull(d.pr).await {
+                        Ok(p) if p.merged => Ok(MergeResult::Replayed),
+                        Ok(_) => {
+                            report.unevaluated.push(Unevaluated {
+                                pr: d.pr.0,
+                                error: "the ledger records this merge as done, but the forge shows the PR unmerged; not merged again".into(),
+                                exit_label: ExitCode::CouldNotDecide.label(),
+                            });
+                            Ok(MergeResult::Unknown)
+                        }
+                        Err(e) => {
+                            report.unevaluated.push(Unevaluated {
+                                pr: d.pr.0,
+                                error: format!(
+                                    "a replayed merge could not be checked on the forge: {e}"
+                                ),
+                                exit_label: err_label(&e),
+                            });
+                            Ok(MergeResult::Unknown)
+                        }
+                    };
                 }
                 self.queue_status(
                     report,
@@ -1122,6 +1521,11 @@ impl<F: Forge> Tick<'_, F> {
                     exit_label: err_label(&e),
                 });
                 Ok(MergeResult::Unknown)
+            }
+            Done::Refused(e)
+                if let Some(err) = self.token_problem(&e, &format!("merge #{}", d.pr.0)).await =>
+            {
+                Err(err)
             }
             Done::Refused(e) => match e.status() {
                 Some(403..=405) => {
@@ -1265,12 +1669,19 @@ impl<F: Forge> Tick<'_, F> {
                 });
                 Ok(UpdateResult::Unknown)
             }
+            Done::Refused(e)
+                if let Some(err) = self
+                    .token_problem(&e, &format!("update #{}'s branch", d.pr.0))
+                    .await =>
+            {
+                Err(err)
+            }
             Done::Refused(e) => match e.status() {
                 Some(409) => {
                     self.hold(report, policy, d, Some(c), "update_conflict", format!("updating the branch with `{}` conflicts (HTTP 409); rebase it onto `{}`", self.settings.branch, self.settings.branch)).await?;
                     Ok(UpdateResult::Held)
                 }
-                Some(403 | 422) => {
+                Some(422) => {
                     self.hold(
                         report,
                         policy,
@@ -1301,7 +1712,11 @@ impl<F: Forge> Tick<'_, F> {
 
 enum MergeResult {
     Merged,
+    /// The ledger already had this merge committed (an earlier run), and the forge agrees.
+    Replayed,
     Deferred,
+    /// The base's push-required contexts turned red before the merge.
+    BaseRed,
     Held,
     Unknown,
 }

@@ -300,6 +300,7 @@ mod tests {
             created_at: None,
             updated_at: None,
             app: None,
+            creator: None,
         }
     }
 

@@ -145,6 +145,13 @@ pub enum FaultAction {
     NonArrayPage,
     /// Before answering, push a new commit (without statuses) to the PR's head.
     MoveHead { pr: u64 },
+    /// Before answering, a commit status lands on `branch`'s head (as when a push run
+    /// finishes mid-tick).
+    PostBranchStatus {
+        branch: String,
+        context: String,
+        state: String,
+    },
 }
 
 impl FaultAction {
@@ -175,6 +182,8 @@ pub(crate) struct Fired {
     pub delay_ms: u64,
     pub action: Option<FaultAction>,
     pub move_heads: Vec<u64>,
+    /// (branch, context, state) statuses to post before answering.
+    pub branch_statuses: Vec<(String, String, String)>,
 }
 
 impl FaultSet {
@@ -204,6 +213,13 @@ impl FaultSet {
             match &fault.action {
                 FaultAction::Delay { ms } => fired.delay_ms = fired.delay_ms.saturating_add(*ms),
                 FaultAction::MoveHead { pr } => fired.move_heads.push(*pr),
+                FaultAction::PostBranchStatus {
+                    branch,
+                    context,
+                    state,
+                } => fired
+                    .branch_statuses
+                    .push((branch.clone(), context.clone(), state.clone())),
                 other => {
                     if fired.action.is_none() {
                         fired.action = Some(other.clone());

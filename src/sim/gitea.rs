@@ -33,6 +33,7 @@ pub(crate) const ROUTES: &[(&str, &str)] = &[
     ("GET", "/repos/{owner}/{repo}/issues"),
     super::issues::GITEA_ROUTE,
     ("GET", "/repos/{owner}/{repo}/labels"),
+    ("POST", "/repos/{owner}/{repo}/labels"),
     ("GET", "/repos/{owner}/{repo}/issues/{index}/labels"),
     ("POST", "/repos/{owner}/{repo}/issues/{index}/labels"),
     ("DELETE", "/repos/{owner}/{repo}/issues/{index}/labels/{id}"),
@@ -445,6 +446,7 @@ impl G<'_> {
                     .collect();
                 self.all_or_paged(v)
             }
+            ("POST", "/labels") => self.create_repo_label(),
             ("GET", "/issues/{index}/labels") => match self.index() {
                 Some(n) => Resp::json(200, Value::Array(self.pr_labels(self.st.pull(n)))),
                 None => self.not_found(),
@@ -950,6 +952,34 @@ impl G<'_> {
                 .record(Mutation::LabelRemoved { pr: n, label: name });
         }
         Resp::empty(204)
+    }
+
+    /// `POST /repos/{owner}/{repo}/labels` (CreateLabelOption: name and color required;
+    /// write access).
+    fn create_repo_label(&mut self) -> Resp {
+        if self.perm() < Permission::Write {
+            return Resp::empty(403);
+        }
+        let body = match self.body_obj() {
+            Ok(b) => b,
+            Err(e) => return e,
+        };
+        let field = |k: &str| {
+            body.get(k)
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string()
+        };
+        let (name, color) = (field("name"), field("color"));
+        if name.is_empty() || color.is_empty() {
+            return self.err(422, "[Name, Color]: Required");
+        }
+        let id = self.st.create_label(&name, &color, &field("description"));
+        self.st.record(Mutation::LabelCreated { name });
+        match self.label_json(id) {
+            Some(v) => Resp::json(201, v),
+            None => self.err(500, ""),
+        }
     }
 
     fn create_comment(&mut self) -> Resp {

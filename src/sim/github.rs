@@ -31,6 +31,7 @@ pub(crate) const ROUTES: &[(&str, &str)] = &[
     ("GET", "/repos/{owner}/{repo}/branches/{branch}/protection"),
     ("GET", "/repos/{owner}/{repo}/rules/branches/{branch}"),
     ("GET", "/repos/{owner}/{repo}/labels"),
+    ("POST", "/repos/{owner}/{repo}/labels"),
     ("GET", "/repos/{owner}/{repo}/issues"),
     ("GET", "/repos/{owner}/{repo}/issues/{issue_number}/labels"),
     ("POST", "/repos/{owner}/{repo}/issues/{issue_number}/labels"),
@@ -305,7 +306,8 @@ impl H<'_> {
             "state": state, "html_url": html, "pull_request_url": pr_url,
             "_links": {"html": {"href": html}, "pull_request": {"href": pr_url}},
             "submitted_at": ts(&rv.submitted_at),
-            "commit_id": if rv.commit_id.is_empty() { Value::Null } else { json!(rv.commit_id) },
+            // GitHub answers `commit_id: null` for a review that names no commit.
+            "commit_id": (!rv.commit_id.is_empty()).then_some(rv.commit_id.as_str()),
             "author_association": if self.st.perm(&rv.user) >= Permission::Write { "MEMBER" } else { "CONTRIBUTOR" },
         })
     }
@@ -511,6 +513,7 @@ impl H<'_> {
                 None => self.not_found(),
             },
             ("POST", "/issues/{issue_number}/comments") => self.create_comment(),
+            ("POST", "/labels") => self.create_repo_label(),
             ("PATCH", "/issues/comments/{comment_id}") => self.edit_comment(),
             _ => self.not_found(),
         }
@@ -1028,6 +1031,40 @@ impl H<'_> {
             .unwrap_or(name);
         self.st.record(Mutation::LabelRemoved { pr: n, label });
         Resp::json(200, Value::Array(self.pr_labels(self.st.pull(n))))
+    }
+
+    /// `POST /repos/{owner}/{repo}/labels`: 422 `already_exists` for a taken name.
+    fn create_repo_label(&mut self) -> Resp {
+        if self.perm() < Permission::Write {
+            return self.validation("Label", "name", "Resource not accessible by integration");
+        }
+        let body = match self.body() {
+            Ok(b) => b,
+            Err(e) => return e,
+        };
+        let field = |k: &str| {
+            body.get(k)
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string()
+        };
+        let name = field("name");
+        if name.is_empty() {
+            return self.validation("Label", "name", "name is missing");
+        }
+        if self.st.label_by_name(&name).is_some() {
+            return self.validation("Label", "name", "already_exists");
+        }
+        let color = match field("color") {
+            c if c.is_empty() => "ededed".to_string(),
+            c => c,
+        };
+        let id = self.st.create_label(&name, &color, &field("description"));
+        self.st.record(Mutation::LabelCreated { name });
+        match self.label_json(id) {
+            Some(v) => Resp::json(201, v),
+            None => Resp::empty(500),
+        }
     }
 
     fn create_comment(&mut self) -> Resp {

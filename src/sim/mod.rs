@@ -483,6 +483,11 @@ async fn handle(State(sh): State<Arc<Shared>>, req: Request) -> Response {
             for pr in &fired.move_heads {
                 st.push_to_pr(*pr);
             }
+            for (branch, context, state) in &fired.branch_statuses {
+                if let Some(head) = st.branch_head(branch) {
+                    st.add_status(&head, context, state);
+                }
+            }
             let mut r = match matched {
                 None => http::dialect_err(
                     dialect,

@@ -59,6 +59,8 @@ pub enum Mutation {
     },
     /// A label was added to an issue / pull request (only when it was not present).
     LabelAdded { pr: u64, label: String },
+    /// A repository label was created.
+    LabelCreated { name: String },
     /// A label was removed from an issue / pull request.
     LabelRemoved { pr: u64, label: String },
     /// A comment was created.

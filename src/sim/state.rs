@@ -1035,19 +1035,25 @@ impl SimState {
         if !fork {
             self.branches.insert(head_ref, sha.clone());
         }
-        self.on_head_changed(n);
+        self.on_head_changed(n, true);
         Some(sha)
     }
 
-    /// Reviews become stale after a head change; approvals are dismissed when the
-    /// protection asks for it.
-    fn on_head_changed(&mut self, n: u64) {
+    /// After a head change. Gitea (services/pull/pull.go) marks reviews stale, and dismisses
+    /// approvals when protection asks for it, only when the PR's diff changed — a clean merge
+    /// of the base keeps them. GitHub dismisses approvals on any new commit when protection
+    /// asks for it (and has no stale flag).
+    fn on_head_changed(&mut self, n: u64, diff_changed: bool) {
         let Some(p) = self.pulls.get(&n) else { return };
         let head = p.head_sha.clone();
         let dismiss = self
             .protection_for(&p.base_ref)
             .map(|r| r.dismiss_stale_approvals)
             .unwrap_or(false);
+        let github = self.dialect == Dialect::GitHub;
+        if !diff_changed && !github {
+            return;
+        }
         for r in self.reviews.iter_mut().filter(|r| r.pr == n) {
             if r.commit_id != head {
                 r.stale = true;
@@ -1147,7 +1153,9 @@ impl SimState {
         if !fork {
             self.branches.insert(head_ref, new.clone());
         }
-        self.on_head_changed(n);
+        // A merge of the base changes no line of the PR's diff; a rebase is treated as a
+        // new diff (the simulator does not compare trees).
+        self.on_head_changed(n, style == "rebase");
         Some(new)
     }
 
@@ -1162,13 +1170,23 @@ impl SimState {
             .map(|p| p.head_sha.clone())
             .unwrap_or_default();
         let official = self.perm(user) >= Permission::Write;
+        let state = normalize_review_state(state).unwrap_or("COMMENT");
+        if official && matches!(state, "APPROVED" | "REQUEST_CHANGES") {
+            // Gitea (models/issues/review.go CreateReview): a reviewer's new official
+            // verdict makes their earlier ones unofficial.
+            for r in self
+                .reviews
+                .iter_mut()
+                .filter(|r| r.pr == pr && r.user == user)
+            {
+                r.official = false;
+            }
+        }
         self.reviews.push(Review {
             id,
             pr,
             user: user.to_string(),
-            state: normalize_review_state(state)
-                .unwrap_or("COMMENT")
-                .to_string(),
+            state: state.to_string(),
             body: String::new(),
             commit_id: commit,
             official,

@@ -282,8 +282,8 @@ pub const KEYS: &[KeyDef] = &[
         flag: None,
         envs: &["MERGEWARD_POST_STATUS"],
         kind: Kind::Bool,
-        default: Some("false"),
-        help: "post a mergeward/queue status (position and reason) on each candidate's head",
+        default: Some("true"),
+        help: "post a mergeward/queue status on each evaluated candidate's head: its position and what it waits for, success once merged, failure when held; only when it changed; never a required context",
     },
     KeyDef {
         key: "queue.concurrency",

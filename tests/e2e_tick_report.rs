@@ -45,11 +45,28 @@ async fn a_successful_tick_writes_a_valid_envelope_and_keeps_stdout_clean() {
     assert_eq!(v["ledger"]["backend"], "sqlite");
     assert_eq!(v["ledger"]["run_id"], report["run_id"]);
     let actions = v["actions"].as_array().unwrap();
-    assert_eq!(actions.len(), 1, "{v:#}");
-    assert_eq!(actions[0]["kind"], "merge");
-    assert_eq!(actions[0]["subject"], "pr:1");
-    assert_eq!(actions[0]["outcome"], "committed");
-    assert_eq!(actions[0]["sha"], head(&sim, 1).as_str());
+    // The queue's own status on the waiting #2, the merge of #1, then `success` on #1's
+    // head (statuses are on by default).
+    let got: Vec<(&str, &str, &str)> = actions
+        .iter()
+        .map(|a| {
+            (
+                a["kind"].as_str().unwrap(),
+                a["subject"].as_str().unwrap(),
+                a["outcome"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("status", "pr:2", "committed"),
+            ("merge", "pr:1", "committed"),
+            ("status", "pr:1", "committed"),
+        ],
+        "{v:#}"
+    );
+    assert_eq!(actions[1]["sha"], head(&sim, 1).as_str());
     assert_eq!(
         v["api"]["requests"].as_u64().unwrap(),
         sim.requests().len() as u64,
@@ -80,7 +97,9 @@ async fn a_dry_run_tick_in_fd_mode_reports_dry_run_actions() {
     assert_no_envelope_on_stdout(&o);
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(
-        stdout.contains("outcome: (dry run: nothing was sent) merged (exit 0)"),
+        stdout.contains(
+            "outcome: (dry run: nothing was sent) would merge #1 (ready: 1 approval, 1 required context green) (exit 0)"
+        ),
         "{stdout}"
     );
     assert_eq!(v_outcome(&out), "dry_run_merged");

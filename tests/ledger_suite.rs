@@ -203,7 +203,7 @@ fn is_ts(s: &str) -> bool {
 async fn fresh_database_is_migrated(db: &TestDb) {
     let l = db.open().await;
     let applied: Vec<i64> = l.applied_on_open().iter().map(|m| m.version).collect();
-    assert_eq!(applied, vec![1, 2]);
+    assert_eq!(applied, vec![1, 2, 3]);
     assert_eq!(l.schema_version().await.unwrap(), SCHEMA_VERSION);
     assert!(l.applied_on_open().iter().all(|m| is_ts(&m.applied_at)));
     assert!(
@@ -280,8 +280,8 @@ async fn v1_ledger_is_migrated_keeping_rows(db: &TestDb) {
     install_v1(db).await;
     let l = db.open().await;
     let applied: Vec<i64> = l.applied_on_open().iter().map(|m| m.version).collect();
-    assert_eq!(applied, vec![2], "only the v2 migration runs");
-    assert_eq!(l.schema_version().await.unwrap(), 2);
+    assert_eq!(applied, vec![2, 3], "the v2 and v3 migrations run");
+    assert_eq!(l.schema_version().await.unwrap(), 3);
 
     let runs = l.runs(10).await.unwrap();
     assert_eq!(runs.len(), 2);

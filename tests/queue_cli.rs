@@ -154,7 +154,12 @@ async fn the_binary_ticks_in_opt_in_mode_from_the_original_environment() {
         let v = json(&out);
         assert_eq!(v["outcome"]["kind"], "merged", "{kind}: {v}");
         assert_eq!(v["outcome"]["pr"], 2, "{kind}: {v}");
-        assert_mutations(&sim, &format!("{kind} tick"), &[merged(2, &head2)]);
+        // The queue's own status (on by default): success on the merged head.
+        assert_mutations(
+            &sim,
+            &format!("{kind} tick"),
+            &[merged(2, &head2), status(&head2, "success")],
+        );
         sim.shutdown().await;
     }
 }

@@ -204,19 +204,20 @@ async fn dry_run_sends_nothing_but_records_decisions_marked_dry_run() {
             assert!(chain[0].dry_run, "{kind} #{n}");
         }
         // A real tick afterwards acts: the dry run consumed no idempotency key.
-        let h2 = w.head(2);
+        let (h2, h3) = (w.head(2), w.head(3));
         let r = w.tick().await;
         assert_eq!(r.outcome, TickOutcome::Merged { pr: 2 }, "{kind}");
         let chain = w.explain(2).await;
         assert!(!chain[0].dry_run && chain[1].dry_run, "{kind}: {chain:?}");
-        let h3 = w.head(3);
         w.assert_mutations(
-            "real tick",
+            "real tick: merge #2, then #3 onto the result",
             &[
                 commented(1, "the base branch is not `main`"),
                 status(&h3, "pending"),
                 merged(2, &h2),
                 status(&h2, "success"),
+                updated(3, &h3),
+                commented(3, "updated this branch"),
             ],
         );
         w.shutdown().await;
@@ -273,23 +274,31 @@ async fn the_same_tick_on_an_unchanged_state_sends_nothing_new() {
                 commented(1, "the base branch is not `main`"),
                 status(&h2, "pending"),
                 status(&w.head(3), "pending"),
+                status(&w.head(3), "failure"),
                 labeled(3, HOLD),
                 commented(3, "holding this PR"),
             ],
         );
-        let run1 = r.actions.len();
+        // Tick 2: #3 is out of the queue, so #2 is now "1 of 1": its status changed once.
+        let r = w.tick().await;
+        assert_eq!(r.outcome, TickOutcome::Idle, "{kind}");
+        w.assert_mutations("tick 2", &[status(&h2, "pending")]);
+        let run2 = r.actions.len();
         let r = w.tick().await;
         assert_eq!(r.outcome, TickOutcome::Idle, "{kind}");
         assert!(
             r.actions.iter().all(|a| a.outcome == "replayed"),
-            "{kind}: {:?} (tick 1 had {run1})",
+            "{kind}: {:?} (tick 2 had {run2})",
             r.actions
         );
-        w.assert_mutations("tick 2", &[]);
+        w.assert_mutations("tick 3 on an unchanged queue", &[]);
         // The waiting PR's decision was reached again, not recorded twice.
         let chain = w.explain(2).await;
         assert_eq!(chain.len(), 1, "{kind}: {chain:?}");
-        assert_eq!(chain[0].reuse_count, 1, "{kind}");
+        assert_eq!(
+            chain[0].reuse_count, 2,
+            "{kind}: reached again in ticks 2 and 3"
+        );
         // The held PR: hold, then skipped for its label (a new decision superseding it).
         let chain = w.explain(3).await;
         let actions: Vec<_> = chain

@@ -50,20 +50,15 @@ async fn a_behind_pr_that_could_merge_is_updated_then_merges_once_green_again() 
                 commented(3, "updated this branch with `main`"),
             ],
         );
-        // The refreshed head has no CI and its approvals are stale: it waits.
+        // The refreshed head has no CI yet; its approvals survive the queue's own base
+        // merge (SPEC §8): it waits for CI only.
         let r = w.tick().await;
-        assert_eq!(
-            decision_of(&r, 3),
-            ("wait", "insufficient_approvals"),
-            "{kind}"
-        );
+        assert_eq!(decision_of(&r, 3), ("wait", "required_not_green"), "{kind}");
         w.assert_mutations("nothing while the new head waits", &[]);
-        // CI and the reviewers look at the new head: it merges.
+        // CI passes on the new head: it merges, with no second round of reviews.
         let new = w.head(3);
         w.sim.with_state(|s| {
             s.add_status(&new, CI, "success");
-            s.add_review(3, "alice", "APPROVED");
-            s.add_review(3, "bob", "APPROVED");
         });
         let r = w.tick().await;
         assert_eq!(r.outcome, TickOutcome::Merged { pr: 3 }, "{kind}");
@@ -175,7 +170,13 @@ async fn a_reviewers_latest_verdict_wins_and_request_changes_from_anyone_blocks(
         let r = w.tick().await;
         assert_eq!(decision_of(&r, 1), ("wait", "request_changes"), "{kind}");
         assert_eq!(decision_of(&r, 2), ("wait", "request_changes"), "{kind}");
-        assert_eq!(r.outcome, TickOutcome::Merged { pr: 3 }, "{kind}");
+        assert_eq!(
+            r.outcome,
+            TickOutcome::Merged { pr: 3 },
+            "{kind}: {:?} {:?}",
+            decisions(&r),
+            r.unevaluated
+        );
         w.assert_mutations("only #3 merges", &[merged(3, &head3)]);
         w.shutdown().await;
     }
@@ -383,7 +384,9 @@ async fn unready_older_prs_never_block_a_ready_newer_one() {
 }
 
 #[tokio::test]
-async fn a_merge_and_an_update_never_happen_in_the_same_tick() {
+async fn after_a_merge_the_older_behind_pr_is_updated_onto_the_result_in_the_same_tick() {
+    // Fair serial order (SPEC §8, issue 11): a newer ready PR merges, and the older behind
+    // one is brought up to date with that merge at once instead of waiting for an idle tick.
     use mergeward::sim::PullSpec;
     for kind in FLAVORS {
         let s = ready_spec(queue_scenario(kind), PullSpec::new(1).behind());
@@ -392,13 +395,23 @@ async fn a_merge_and_an_update_never_happen_in_the_same_tick() {
         let r = w.tick().await;
         assert_eq!(decision_of(&r, 1), ("update", "behind"), "{kind}");
         assert_eq!(r.outcome, TickOutcome::Merged { pr: 2 }, "{kind}");
-        w.assert_mutations("merge only", &[merged(2, &h2)]);
-        let r = w.tick().await;
-        assert_eq!(r.outcome, TickOutcome::Updated { pr: 1 }, "{kind}");
         w.assert_mutations(
-            "then the update",
-            &[updated(1, &h1), commented(1, "updated this branch")],
+            "merge, then the update onto the merge",
+            &[
+                merged(2, &h2),
+                updated(1, &h1),
+                commented(1, "updated this branch"),
+            ],
         );
+        let main = w.main_head();
+        let contains = w
+            .sim
+            .with_state(|s| s.is_ancestor(&main, &s.pull(1).head_sha));
+        assert!(contains, "{kind}: #1 contains the merge of #2");
+        // Next tick: #1 waits for CI on its refreshed head; nothing else happens.
+        let r = w.tick().await;
+        assert_eq!(decision_of(&r, 1), ("wait", "required_not_green"), "{kind}");
+        w.assert_mutations("nothing", &[]);
         w.shutdown().await;
     }
 }

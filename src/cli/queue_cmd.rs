@@ -9,7 +9,8 @@ use crate::config::Config;
 use crate::error::{Error, ExitCode, Result};
 use crate::forge::{self, AnyForge, Forge, MergeMethod};
 use crate::ledger::{Ledger, NewRun, RunState};
-use crate::queue::tick::{QueueSettings, Tick, TickReport};
+use crate::queue::policy::{Action, Decision};
+use crate::queue::tick::{QueueSettings, Tick, TickOutcome, TickReport};
 use crate::report::{Progress, RunReport};
 
 use super::locked::{LockSpec, locked_run};
@@ -53,7 +54,7 @@ pub fn settings(cfg: &Config) -> QueueSettings {
     s.allow_no_required_contexts = cfg
         .bool("queue.allow_no_required_contexts")
         .unwrap_or(false);
-    s.post_status = cfg.bool("queue.post_status").unwrap_or(false);
+    s.post_status = cfg.bool("queue.post_status").unwrap_or(true);
     s.stale_pending = match cfg.int("queue.stale_pending_hours").unwrap_or(6) {
         0 => None,
         h => i64::try_from(h).ok().map(chrono::Duration::hours),
@@ -253,6 +254,7 @@ pub fn report_json(r: &TickReport) -> Value {
                 "reason_code": d.reason.code(),
                 "reason": d.reason.text(),
                 "detail": d.reason,
+                "held_reason": r.held.get(&d.pr.0),
             })
         })
         .collect();
@@ -269,26 +271,75 @@ pub fn report_json(r: &TickReport) -> Value {
     })
 }
 
-/// The decisions as an aligned table.
+/// What the table shows in the ACTION column for decision `d`: only the PR acted on shows
+/// `merge` (or `update`); others that were also ready show `ready (next)`; a PR held this
+/// tick or carrying the hold label shows `held`.
+fn action_label(r: &TickReport, d: &Decision, first_ready: Option<u64>) -> String {
+    let subject = format!("pr:{}", d.pr.0);
+    let did = |kind: &str| {
+        r.actions.iter().any(|a| {
+            a.subject == subject
+                && a.kind == kind
+                && matches!(a.outcome.as_str(), "committed" | "dry_run" | "replayed")
+        })
+    };
+    let held = r.held.contains_key(&d.pr.0)
+        || r.actions
+            .iter()
+            .any(|a| a.subject == subject && a.kind == "label" && a.outcome != "failed");
+    match (&r.outcome, d.action) {
+        _ if held => "held".into(),
+        (TickOutcome::Merged { pr } | TickOutcome::Replayed { pr }, Action::Merge { .. })
+            if *pr == d.pr.0 =>
+        {
+            "merge".into()
+        }
+        (TickOutcome::Deferred { pr }, Action::Merge { .. }) if *pr == d.pr.0 => "deferred".into(),
+        (TickOutcome::Idle, Action::Merge { .. }) if first_ready == Some(d.pr.0) => "merge".into(),
+        (_, Action::Merge { .. }) => "ready (next)".into(),
+        _ if did("update") => "update".into(),
+        (_, Action::Update) => "behind".into(),
+        (_, a) => a.as_str().into(),
+    }
+}
+
+/// The decisions as an aligned table, with each candidate's queue position.
 pub fn report_table(r: &TickReport) -> String {
     let mut out = String::new();
     out.push_str(&format!(
-        "{:<6} {:<8} {:<26} {}\n",
-        "PR", "ACTION", "REASON", "DETAIL"
+        "{:<4} {:<6} {:<13} {:<26} {}\n",
+        "POS", "PR", "ACTION", "REASON", "DETAIL"
     ));
+    let first_ready = r
+        .decisions
+        .iter()
+        .find(|d| matches!(d.action, Action::Merge { .. }))
+        .map(|d| d.pr.0);
+    let mut position = 0;
     for d in &r.decisions {
+        let pos = if d.action == Action::Skip {
+            "-".to_string()
+        } else {
+            position += 1;
+            position.to_string()
+        };
+        let detail = match r.held.get(&d.pr.0) {
+            Some(why) => format!("held: {why}"),
+            None => d.reason.text(),
+        };
         out.push_str(&format!(
-            "#{:<5} {:<8} {:<26} {}\n",
+            "{:<4} #{:<5} {:<13} {:<26} {}\n",
+            pos,
             d.pr.0,
-            d.action.as_str(),
+            action_label(r, d, first_ready),
             d.reason.code(),
-            d.reason.text()
+            detail
         ));
     }
     for u in &r.unevaluated {
         out.push_str(&format!(
-            "#{:<5} {:<8} {:<26} {}\n",
-            u.pr, "-", "could_not_evaluate", u.error
+            "{:<4} #{:<5} {:<13} {:<26} {}\n",
+            "?", u.pr, "-", "could_not_evaluate", u.error
         ));
     }
     if !r.not_evaluated.is_empty() {
@@ -298,6 +349,81 @@ pub fn report_table(r: &TickReport) -> String {
         ));
     }
     out
+}
+
+/// The tick's outcome in one line that names the PR and the action, e.g. `merged #5 (ready:
+/// 2 approvals, 3 required contexts green)`; a dry run says `would merge #5 …`.
+pub fn outcome_line(r: &TickReport, dry_run: bool) -> String {
+    let plural = |n: usize, word: &str| {
+        if n == 1 {
+            format!("1 {word}")
+        } else {
+            format!("{n} {word}s")
+        }
+    };
+    let would = |verb: &str, past: &str| {
+        if dry_run {
+            format!("would {verb}")
+        } else {
+            past.to_string()
+        }
+    };
+    let updated_too = r
+        .actions
+        .iter()
+        .filter(|a| a.kind == "update" && matches!(a.outcome.as_str(), "committed" | "dry_run"))
+        .filter_map(|a| a.subject.strip_prefix("pr:").map(str::to_string))
+        .collect::<Vec<_>>();
+    let held_now = r
+        .actions
+        .iter()
+        .filter(|a| a.kind == "label" && a.outcome != "failed")
+        .filter_map(|a| a.subject.strip_prefix("pr:").map(|n| format!("#{n}")))
+        .collect::<Vec<_>>();
+    let mut line = match &r.outcome {
+        TickOutcome::Merged { pr } => format!(
+            "{} #{pr} (ready: {}, {} green)",
+            would("merge", "merged"),
+            plural(r.approvals.get(pr).copied().unwrap_or(0), "approval"),
+            plural(r.required_contexts.len(), "required context"),
+        ),
+        TickOutcome::Replayed { pr } => format!(
+            "replayed #{pr}: an earlier run merged it (the ledger and the forge agree); nothing sent"
+        ),
+        TickOutcome::Updated { pr } => {
+            format!("{} #{pr} (behind {})", would("update", "updated"), r.branch)
+        }
+        TickOutcome::Deferred { pr } => format!(
+            "deferred #{pr}: it or {} moved after it was evaluated; the next tick decides again",
+            r.branch
+        ),
+        TickOutcome::Paused => format!("paused: {} is not green; nothing merged", r.branch),
+        TickOutcome::Held => format!("held {}; nothing else could act", held_now.join(", ")),
+        TickOutcome::Idle => {
+            let waiting = r
+                .decisions
+                .iter()
+                .filter(|d| d.action != Action::Skip)
+                .count();
+            format!("idle: nothing to merge or update ({} waiting)", waiting)
+        }
+    };
+    if let TickOutcome::Merged { pr } = &r.outcome
+        && let Some(u) = updated_too.iter().find(|u| **u != pr.to_string())
+    {
+        line.push_str(&format!(
+            "; {} #{u} with the result",
+            would("update", "updated")
+        ));
+    }
+    if matches!(
+        r.outcome,
+        TickOutcome::Merged { .. } | TickOutcome::Updated { .. }
+    ) && !held_now.is_empty()
+    {
+        line.push_str(&format!("; held {}", held_now.join(", ")));
+    }
+    line
 }
 
 fn render(r: &TickReport, format: Format, run: &RunReport, code: ExitCode) -> Result<()> {
@@ -314,7 +440,7 @@ fn render(r: &TickReport, format: Format, run: &RunReport, code: ExitCode) -> Re
                 } else {
                     ""
                 },
-                r.outcome.word(),
+                outcome_line(r, run.dry_run),
                 code.code()
             ));
             outln!("{text}");

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::queue_cmd::{locked_tick, report_json, report_table};
+use super::queue_cmd::{locked_tick, outcome_line, report_json, report_table};
 use super::{Format, GlobalArgs, load_config, print_json};
 use crate::error::{Error, ExitCode, Result};
 use crate::forge::{self, Forge, ForgeKind, ForgeTarget, HttpSettings, RepoSlug, Secret};
@@ -183,7 +183,7 @@ pub async fn run(
         }
         report.actions.extend(r.actions.iter().cloned());
         if format == Format::Text {
-            outln!("── tick {n}: {} ──", describe_outcome(&r.outcome));
+            outln!("── tick {n}: {} ──", outcome_line(&r, false));
             outln!("{}", report_table(&r).trim_end());
         }
         let mut v = report_json(&r);
@@ -317,14 +317,5 @@ fn list(v: &[u64]) -> String {
             .map(|n| format!("#{n}"))
             .collect::<Vec<_>>()
             .join(", ")
-    }
-}
-
-fn describe_outcome(o: &TickOutcome) -> String {
-    match o {
-        TickOutcome::Merged { pr } => format!("merged #{pr}"),
-        TickOutcome::Updated { pr } => format!("updated #{pr}"),
-        TickOutcome::Deferred { pr } => format!("deferred #{pr}"),
-        other => other.word().to_string(),
     }
 }

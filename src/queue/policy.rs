@@ -537,10 +537,33 @@ pub fn genuine_reviews_with(
         }
     }
     if policy.block_on_rejected_reviews {
-        // The forge's own rule (Gitea `MergeBlockedByRejectedReview`): any official,
-        // undismissed rejection blocks the merge, whatever commit it names.
+        // The forge's own rule: a rejection blocks the merge whatever commit it names, until
+        // the reviewer's later official verdict replaces it or it is dismissed (Gitea
+        // `MergeBlockedByRejectedReview` counts official undismissed rejections, and a
+        // reviewer's new official verdict makes the earlier ones unofficial; GitHub counts
+        // each reviewer's latest verdict).
+        let mut latest_official: BTreeMap<String, &Review> = BTreeMap::new();
         for r in reviews {
-            if r.state == ReviewState::RequestChanges && r.official && !r.dismissed {
+            if !r.official
+                || r.dismissed
+                || !matches!(r.state, ReviewState::Approved | ReviewState::RequestChanges)
+            {
+                continue;
+            }
+            let key = r
+                .user
+                .as_deref()
+                .map(str::to_ascii_lowercase)
+                .unwrap_or_else(|| format!("(review {})", r.id));
+            match latest_official.get(&key) {
+                Some(prev) if prev.id > r.id => {}
+                _ => {
+                    latest_official.insert(key, r);
+                }
+            }
+        }
+        for r in latest_official.values() {
+            if r.state == ReviewState::RequestChanges {
                 blockers.insert(r.user.clone().unwrap_or_else(|| "(unknown user)".into()));
             }
         }

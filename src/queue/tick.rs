@@ -8,7 +8,7 @@
 //! oldest behind PR. Every decision and effect goes to the ledger; effects carry idempotency
 //! keys so a crashed or repeated tick never sends one twice.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use futures_util::future::join_all;
 use serde::Serialize;
@@ -31,6 +31,33 @@ use crate::report::{ActionRecord, Progress};
 /// never repeats one).
 pub fn comment_marker(key: &str) -> String {
     format!("<!-- mergeward:effect {key} -->")
+}
+
+/// The `mergeward/queue` status description of a candidate: its position and the one thing
+/// it waits for, e.g. `2 of 5 · waiting for CI / test (pull_request) (pending)`. At most 140
+/// characters (GitHub's limit) once posted.
+pub fn queue_line(position: usize, total: usize, d: &Decision, branch: &str) -> String {
+    let first = |v: &[(String, String)]| {
+        v.first()
+            .map(|(c, s)| format!("{c} ({s})"))
+            .unwrap_or_default()
+    };
+    let what = match &d.reason {
+        Reason::Ready { .. } => "ready (next)".to_string(),
+        Reason::Behind => format!("behind {branch}: waiting for an update"),
+        Reason::RequiredNotGreen { contexts } => format!("waiting for {}", first(contexts)),
+        Reason::InsufficientApprovals { have, need } => {
+            format!("waiting for approvals ({}/{need})", have.len())
+        }
+        Reason::RequestChanges { by } => format!("changes requested by {}", by.join(", ")),
+        Reason::BehindWithRedRequired { contexts } => {
+            format!("fix {} first (behind {branch})", first(contexts))
+        }
+        Reason::MergeabilityUnknown => "waiting for the forge's mergeability check".to_string(),
+        Reason::Conflicts => format!("conflicts with {branch}"),
+        other => other.text(),
+    };
+    format!("{position} of {total} · {what}")
 }
 
 /// The ledger's command name for a tick's runs.
@@ -94,7 +121,7 @@ impl QueueSettings {
             request_changes_from_anyone_blocks: true,
             green_states: vec!["success".into()],
             allow_no_required_contexts: false,
-            post_status: false,
+            post_status: true,
             window: 16,
             stale_pending: Some(chrono::Duration::hours(6)),
         }
@@ -164,6 +191,12 @@ pub struct TickReport {
     pub not_evaluated: Vec<u64>,
     pub actions: Vec<ActionRecord>,
     pub notes: Vec<String>,
+    /// The branch the queue serves.
+    pub branch: String,
+    /// Genuine approvals counted per evaluated PR.
+    pub approvals: BTreeMap<u64, usize>,
+    /// Why each PR carrying the hold label was held (from the ledger, or the hold comment).
+    pub held: BTreeMap<u64, String>,
 }
 
 impl TickReport {
@@ -654,6 +687,8 @@ impl<F: Forge> Tick<'_, F> {
             )
             .await?;
         annotate("error", &format!("PR #{} held: {why}", d.pr.0));
+        self.queue_status(report, d, ContextState::Failure, format!("held: {why}"), c)
+            .await?;
         let f = self.forge;
         let label = Label(hold.clone());
         let mut disc = format!("label:{hold}");
@@ -738,6 +773,7 @@ impl<F: Forge> Tick<'_, F> {
         d: &Decision,
         state: ContextState,
         description: String,
+        current: Option<&CandidateState>,
     ) -> Result<()> {
         if !self.settings.post_status {
             return Ok(());
@@ -749,6 +785,17 @@ impl<F: Forge> Tick<'_, F> {
             description: description.chars().take(140).collect(),
             target_url: None,
         };
+        // Posted only when it changed: the head's statuses were read to decide, so the
+        // queue's own latest report is known without another request.
+        let unchanged = current
+            .filter(|c| c.pr.head_sha == d.head)
+            .and_then(|c| c.statuses.latest.get(&ContextName(QUEUE_CONTEXT.into())))
+            .is_some_and(|r| {
+                r.state == state && r.description.as_deref() == Some(status.description.as_str())
+            });
+        if unchanged {
+            return Ok(());
+        }
         let disc = format!("status:{}:{}", state.as_str(), status.description);
         let done = self
             .effect(
@@ -809,6 +856,28 @@ impl<F: Forge> Tick<'_, F> {
             statuses,
             reviews,
             commits,
+        })
+    }
+
+    /// Why PR `n` was held: the ledger's latest hold decision, else (a read-only `queue
+    /// status`, or a lost ledger) the queue's hold comment on the PR. `None` when neither
+    /// says (e.g. a human applied the label).
+    async fn hold_reason(&self, n: PrNumber) -> Option<String> {
+        if self.record
+            && let Ok(chain) = self.ledger.explain(&ledger::pr_subject(n.0)).await
+            && let Some(h) = chain.iter().find(|d| d.action == ledger::Action::Hold)
+        {
+            return Some(h.reason_text.clone());
+        }
+        let bodies = self.forge.comment_bodies(n).await.ok()?;
+        let prefix = format!(
+            "mergeward: holding this PR with `{}`: ",
+            self.settings.hold_label
+        );
+        bodies.iter().rev().find_map(|b| {
+            let rest = b.strip_prefix(&prefix)?;
+            let end = rest.find(".\n\nFix the cause").unwrap_or(rest.len());
+            Some(rest[..end].to_string())
         })
     }
 
@@ -956,6 +1025,9 @@ impl<F: Forge> Tick<'_, F> {
             not_evaluated: Vec::new(),
             actions: Vec::new(),
             notes: protection.gaps.clone(),
+            branch: s.branch.clone(),
+            approvals: BTreeMap::new(),
+            held: BTreeMap::new(),
         };
         if let (_, Some(note)) =
             github_rules::required_approvals(&protection, s.required_approvals_fallback)
@@ -1068,6 +1140,23 @@ impl<F: Forge> Tick<'_, F> {
             }
         }
         bar.finish_and_clear();
+        for (d, c) in &evaluated {
+            let (approvers, _) = policy::genuine_reviews_with(
+                &policy,
+                &c.reviews,
+                &c.pr.head_sha,
+                c.commits.as_deref(),
+            );
+            report.approvals.insert(d.pr.0, approvers.len());
+        }
+        for d in &skips {
+            if let Reason::OptOut { label } = &d.reason
+                && *label == s.hold_label
+                && let Some(why) = self.hold_reason(d.pr).await
+            {
+                report.held.insert(d.pr.0, why);
+            }
+        }
         if report
             .unevaluated
             .iter()
@@ -1118,7 +1207,11 @@ impl<F: Forge> Tick<'_, F> {
                     .await?;
             }
         }
-        for (position, (d, _)) in evaluated.iter().enumerate() {
+        let first_ready = evaluated
+            .iter()
+            .position(|(d, _)| matches!(d.action, Action::Merge { .. }));
+        let total = evaluated.len();
+        for (position, (d, c)) in evaluated.iter().enumerate() {
             annotate(
                 "notice",
                 &format!(
@@ -1128,12 +1221,14 @@ impl<F: Forge> Tick<'_, F> {
                     d.reason.text()
                 ),
             );
-            if !matches!(d.action, Action::Merge { .. }) {
+            // The PR about to be merged gets `success` once merged instead.
+            if Some(position) != first_ready {
                 self.queue_status(
                     &mut report,
                     d,
                     ContextState::Pending,
-                    format!("position {}: {}", position + 1, d.reason.text()),
+                    queue_line(position + 1, total, d, &s.branch),
+                    Some(c),
                 )
                 .await?;
             }
@@ -1283,11 +1378,21 @@ impl<F: Forge> Tick<'_, F> {
         evaluated: &[(Decision, CandidateState)],
         decision_ids: &[Option<String>],
     ) -> Result<()> {
-        // The merge moved the base: every other candidate is behind it now.
+        // The merge moved the base: every other candidate is behind it now. A PR held in
+        // this tick (the only label the queue applies) is out of the queue.
+        let held_now = |pr: u64| {
+            let subject = ledger::pr_subject(pr);
+            report
+                .actions
+                .iter()
+                .any(|a| a.subject == subject && a.kind == EffectKind::Label.as_str())
+        };
         let behind: Vec<usize> = evaluated
             .iter()
             .enumerate()
-            .filter(|(_, (d, _))| d.pr.0 != merged && policy::could_merge_once_current(d))
+            .filter(|(_, (d, _))| {
+                d.pr.0 != merged && !held_now(d.pr.0) && policy::could_merge_once_current(d)
+            })
             .map(|(i, _)| i)
             .collect();
         if behind.is_empty() {
@@ -1506,6 +1611,7 @@ impl<F: Forge> Tick<'_, F> {
                     d,
                     ContextState::Success,
                     "merged by mergeward".into(),
+                    None,
                 )
                 .await?;
                 Ok(MergeResult::Merged)

@@ -640,9 +640,17 @@ async fn conditional_requests_make_an_unchanged_second_tick_nearly_free_and_neve
         let head = st.pull(2).head_sha.clone();
         st.add_status(&head, CI, "success");
     });
-    let head = w.head(2);
+    let (head, h1) = (w.head(2), w.head(1));
     let r3 = w.tick().await;
     assert_eq!(r3.outcome, TickOutcome::Merged { pr: 2 });
-    w.assert_mutations("merged", &[merged(2, &head)]);
+    // After a merge the oldest PR is brought up to date (fair update).
+    w.assert_mutations(
+        "merged",
+        &[
+            merged(2, &head),
+            updated(1, &h1),
+            commented(1, "updated this branch"),
+        ],
+    );
     w.shutdown().await;
 }

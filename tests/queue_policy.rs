@@ -544,6 +544,12 @@ fn every_reason_code_is_listed() {
         Reason::RequiredNotGreen { contexts: vec![] },
         Reason::MergeabilityUnknown,
         Reason::Conflicts,
+        Reason::RequiredSkipped { contexts: vec![] },
+        Reason::RequiredWrongSource { checks: vec![] },
+        Reason::ForgeBlocked {
+            mergeable_state: "blocked".into(),
+            unmodelled: vec![],
+        },
     ];
     let codes: Vec<&str> = reasons.iter().map(|r| r.code()).collect();
     assert_eq!(codes, Reason::CODES);

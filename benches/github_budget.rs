@@ -59,6 +59,7 @@ async fn tick(
     sim: &Sim,
     ledger: &Ledger,
     etags: Option<std::path::PathBuf>,
+    post_status: bool,
 ) -> Result<Row, BoxError> {
     let target = ForgeTarget {
         kind: ForgeKind::GitHub,
@@ -74,6 +75,8 @@ async fn tick(
     let before = sim.with_state(|st| st.rate_used);
     let mut settings = QueueSettings::new("main");
     settings.required_approvals_fallback = 1;
+    // `mergeward/queue` statuses are writes, posted only when they change.
+    settings.post_status = post_status;
     let mut run = RunReport::new("queue tick");
     let report = mergeward::cli::queue_cmd::locked_tick(
         &f,
@@ -95,17 +98,18 @@ async fn tick(
     })
 }
 
-async fn series(conditional: bool) -> Result<(Row, Row), BoxError> {
+async fn series(conditional: bool, post_status: bool) -> Result<(Row, Row, Row), BoxError> {
     let sim = Sim::start(scenario()).await?;
     let dir = tempfile::tempdir()?;
     let db = dir.path().join("ledger.db");
     let ledger = Ledger::open(&db.display().to_string()).await?;
     let etags = conditional.then(|| dir.path().join("ledger.db.etags.json"));
-    let first = tick(&sim, &ledger, etags.clone()).await?;
-    let second = tick(&sim, &ledger, etags).await?;
+    let first = tick(&sim, &ledger, etags.clone(), post_status).await?;
+    let second = tick(&sim, &ledger, etags.clone(), post_status).await?;
+    let third = tick(&sim, &ledger, etags, post_status).await?;
     ledger.close().await;
     sim.shutdown().await;
-    Ok((first, second))
+    Ok((first, second, third))
 }
 
 fn main() -> Result<(), BoxError> {
@@ -115,14 +119,15 @@ fn main() -> Result<(), BoxError> {
         .build()?;
     rt.block_on(async {
         println!(
-            "| conditional requests | tick | outcome | client requests | pages | 304 answers | rate-limit points |"
+            "| queue.post_status | conditional requests | tick | outcome | client requests | pages | 304 answers | rate-limit points |"
         );
-        println!("|---|---|---|---|---|---|---|");
-        for conditional in [false, true] {
-            let (a, b) = series(conditional).await?;
-            for (i, r) in [(1, &a), (2, &b)] {
+        println!("|---|---|---|---|---|---|---|---|");
+        for (post_status, conditional) in [(false, false), (false, true), (true, true)] {
+            let (a, b, c) = series(conditional, post_status).await?;
+            for (i, r) in [(1, &a), (2, &b), (3, &c)] {
                 println!(
-                    "| {} | {i} | {} | {} | {} | {} | {} |",
+                    "| {} | {} | {i} | {} | {} | {} | {} | {} |",
+                    if post_status { "on" } else { "off" },
                     if conditional { "on" } else { "off" },
                     r.outcome,
                     r.requests,
@@ -132,8 +137,8 @@ fn main() -> Result<(), BoxError> {
                 );
             }
             if conditional {
-                println!(
-                    "\nsecond tick / first tick rate-limit points: {:.1} %",
+                eprintln!(
+                    "post_status={post_status}: second tick / first tick rate-limit points: {:.1} %",
                     100.0 * b.points as f64 / a.points.max(1) as f64
                 );
             }

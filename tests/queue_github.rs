@@ -340,6 +340,14 @@ async fn a_ruleset_count_never_stands_in_for_unreadable_classic_approvals() {
         assert_eq!(merge_requests(&w), 0, "{ctx}");
         let recorded = w.explain(1).await;
         assert_eq!(recorded[0].evidence.required_approvals, Some(need), "{ctx}");
+        let floor = recorded[0].evidence.extra["approvals_floor"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        assert!(
+            floor.contains("classic branch protection (HTTP 403) could not be read"),
+            "{ctx}: {floor}"
+        );
 
         // Enough approvals: it merges.
         w.sim.with_state(|st| {

@@ -167,3 +167,28 @@ pub fn refine(policy: &QueuePolicy, c: &CandidateState, d: Decision) -> Decision
     }
     d
 }
+
+/// What GitHub-specific facts a decision rests on, for the ledger's evidence: the sources of
+/// required approvals that could not be read (then `queue.required_approvals` was a floor),
+/// the app pins, and the requirements left to GitHub's `mergeable_state`.
+pub fn add_evidence(policy: &QueuePolicy, extra: &mut serde_json::Map<String, serde_json::Value>) {
+    let Some(rules) = &policy.github else {
+        return;
+    };
+    if !rules.unread.is_empty() {
+        extra.insert(
+            "approvals_floor".into(),
+            serde_json::json!(format!(
+                "{} could not be read: queue.required_approvals is a floor of the {} required approvals",
+                rules.unread.join(", "),
+                policy.required_approvals
+            )),
+        );
+    }
+    if !rules.pins.is_empty() {
+        extra.insert("check_pins".into(), serde_json::json!(rules.pins));
+    }
+    if !rules.unmodelled.is_empty() {
+        extra.insert("left_to_github".into(), serde_json::json!(rules.unmodelled));
+    }
+}

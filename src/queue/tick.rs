@@ -357,7 +357,11 @@ fn evidence(policy: &QueuePolicy, d: &Decision, c: Option<&CandidateState>) -> E
         e.approvals = approvers.into_iter().collect();
         e.extra
             .insert("contains_base".into(), json!(c.contains_base));
+        if let Some(state) = &c.pr.mergeable_state {
+            e.extra.insert("mergeable_state".into(), json!(state));
+        }
     }
+    github_rules::add_evidence(policy, &mut e.extra);
     e
 }
 

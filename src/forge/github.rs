@@ -227,7 +227,7 @@ impl Forge for GitHubForge {
             .and_then(|p| p.get("required_status_checks"))
             .filter(|v| !v.is_null())
         {
-            col.status_checks(rsc, "GET /branches summary")
+            col.status_checks(rsc, "classic protection")
                 .map_err(|m| bad("GET", &branch_url, m))?;
         }
         let mut classic = false;
@@ -257,7 +257,7 @@ impl Forge for GitHubForge {
         match self.http.get_all(&rules_url, None, |_| None).await {
             Ok(rules) => col.rules(&rules).map_err(|m| bad("GET", &rules_url, m))?,
             // A server without rulesets (GitHub Enterprise Server before rulesets): no rules.
-            Err(e) if e.status() == Some(404) => gaps.push(format!(
+            Err(e) if e.status() == Some(404) => col.rules.notes.push(format!(
                 "GET /rules/branches/{branch} answered 404: this server has no rulesets; only classic protection applies"
             )),
             Err(e) => return Err(e),

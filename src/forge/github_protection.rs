@@ -38,6 +38,8 @@ pub struct GitHubRules {
     /// Sources of required approvals that could not be read (then the configured
     /// `queue.required_approvals` is a floor).
     pub unread: Vec<String>,
+    /// Facts worth saying that are not gaps (e.g. a server without rulesets).
+    pub notes: Vec<String>,
 }
 
 /// Everything read so far, merged source by source.

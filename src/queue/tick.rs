@@ -1038,6 +1038,9 @@ impl<F: Forge> Tick<'_, F> {
         {
             report.notes.push(note);
         }
+        if let Some(g) = &protection.github {
+            report.notes.extend(g.notes.iter().cloned());
+        }
         self.recover(&mut report).await?;
         // GitHub's protection read already returned the base head: not read twice.
         let base_head = match protection.head.clone() {

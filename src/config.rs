@@ -441,6 +441,22 @@ pub const KEYS: &[KeyDef] = &[
         help: "required status contexts for offline runs of required-no-paths and context-in-protection (default: branch protection read from the forge; `*` = every context)",
     },
     KeyDef {
+        key: "gates.context_events",
+        flag: None,
+        envs: &["MERGEWARD_GATES_CONTEXT_EVENTS"],
+        kind: Kind::List,
+        default: Some("pull_request"),
+        help: "context-emitted, required-no-paths: the events the queue needs required contexts on (the PR's event; add push for a batch staging push)",
+    },
+    KeyDef {
+        key: "gates.external_contexts",
+        flag: None,
+        envs: &["MERGEWARD_GATES_EXTERNAL_CONTEXTS"],
+        kind: Kind::List,
+        default: Some(""),
+        help: "context-emitted: required contexts posted by something other than this tree's workflows (a CI app), as exact names or globs",
+    },
+    KeyDef {
         key: "gates.flips_recent",
         flag: Some("--recent"),
         envs: &["MERGEWARD_GATES_FLIPS_RECENT", "RECENT_COMMITS_N"],

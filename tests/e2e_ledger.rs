@@ -253,7 +253,8 @@ async fn a_second_concurrent_tick_is_skipped_with_the_lock_held_code(backend: Ba
     );
     let stderr = String::from_utf8_lossy(&second.stderr);
     assert!(stderr.contains("is locked by"), "{stderr}");
-    assert!(second.stdout.is_empty(), "nothing on stdout");
+    let v: Value = serde_json::from_slice(&second.stdout).expect("the error as JSON on stdout");
+    assert_eq!(v["exit_label"], "lock_held", "{v}");
     let env2 = read_json(&second_out);
     assert_envelope(&env2);
     assert_eq!(env2["status"], "skipped", "{env2:#}");
@@ -616,7 +617,9 @@ async fn a_ledger_from_a_newer_version_is_refused_with_the_usage_code() {
         args.extend(["--result-out".into(), out.display().to_string()]);
         let o = run(cwd, args.clone(), &[]).await;
         assert_eq!(code(&o), Some(2), "{args:?}");
-        assert!(o.stdout.is_empty());
+        // JSON on a pipe: the error is a JSON object on stdout too.
+        let v: Value = serde_json::from_slice(&o.stdout).expect("a JSON error on stdout");
+        assert_eq!(v["exit_label"], "usage", "{v}");
         let stderr = String::from_utf8_lossy(&o.stderr);
         assert!(
             stderr.contains("schema version 4") && stderr.contains("supports versions up to 3"),

@@ -205,7 +205,9 @@ async fn configuration_errors_write_usage_envelopes() {
     ]);
     let o = run(scratch.dir.path(), args, &[]).await;
     assert_eq!(code(&o), Some(2), "{}", String::from_utf8_lossy(&o.stderr));
-    assert!(o.stdout.is_empty());
+    let err: serde_json::Value =
+        serde_json::from_slice(&o.stdout).expect("the error as a JSON object on stdout");
+    assert!(err["error"]["message"].is_string(), "{err}");
     let v = read_json(&out);
     assert_envelope(&v);
     assert_eq!(v["status"], "failed");
@@ -231,7 +233,9 @@ async fn configuration_errors_write_usage_envelopes() {
     )
     .await;
     assert_ne!(code(&o), Some(0));
-    assert!(o.stdout.is_empty());
+    let err: serde_json::Value =
+        serde_json::from_slice(&o.stdout).expect("the error as a JSON object on stdout");
+    assert!(err["error"]["message"].is_string(), "{err}");
     let v = read_json(&out);
     assert_envelope(&v);
     assert_eq!(v["status"], "failed");
@@ -280,7 +284,9 @@ async fn lock_held_envelope_in_fd_mode() {
     )
     .await;
     assert_eq!(code(&o), Some(6), "{}", String::from_utf8_lossy(&o.stderr));
-    assert!(o.stdout.is_empty());
+    let err: serde_json::Value =
+        serde_json::from_slice(&o.stdout).expect("the error as a JSON object on stdout");
+    assert!(err["error"]["message"].is_string(), "{err}");
     let v = read_json(&out);
     assert_envelope(&v);
     assert_eq!(v["status"], "skipped");

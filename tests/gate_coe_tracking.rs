@@ -224,7 +224,8 @@ fn two_coe_true_one_violating() {
         ],
     );
     assert_eq!(lines(&r), [9]);
-    // Within ±2 lines, a neighbour's reference counts too (as in the original).
+    // Each job's own line comes first: a neighbour's reference within ±2 lines is not
+    // its tracker (the original checked every reference in the window).
     let close = "on: push\njobs:\n  a:\n    continue-on-error: true # mc#1\n  b:\n    continue-on-error: true # mc#2\n";
     let r = run(
         close,
@@ -233,7 +234,127 @@ fn two_coe_true_one_violating() {
             ((REPO, 2), IssueLookup::NotFound),
         ],
     );
-    assert_eq!(lines(&r), [4, 6]);
+    assert_eq!(lines(&r), [6]);
+}
+
+/// Issue 15 point 1: only the tracker is checked, history around it is prose.
+#[test]
+fn tracker_plus_historic_references_passes_on_the_tracker_alone() {
+    // The tracker above the directive; history on the same comment line.
+    let above = "on: push\njobs:\n  upload:\n    runs-on: x\n    # Flaky mirror upload, tracked in mc#4123 (was #3089, see RFC #219)\n    continue-on-error: true\n";
+    let only_tracker = [((REPO, 4123), open(Duration::days(3)))];
+    let r = run(above, &only_tracker);
+    assert!(r.findings.is_empty(), "{:?}", r.findings);
+    // The same with #3089 and #219 closed/missing: still not consulted.
+    let mut more = only_tracker.to_vec();
+    more.push(((REPO, 3089), IssueLookup::NotFound));
+    more.push((
+        (REPO, 219),
+        IssueLookup::Found {
+            state: "closed".into(),
+            created_at: Some(ago(Duration::days(400))),
+        },
+    ));
+    assert!(run(above, &more).findings.is_empty());
+    // A bare #N opening the inline comment is the tracker; `was #3089` after it is prose.
+    let inline = job("true  # #412 flaky on arm64; was #3089, see RFC #219");
+    let r = run(&inline, &[((REPO, 412), open(Duration::days(1)))]);
+    assert!(r.findings.is_empty(), "{:?}", r.findings);
+    // `wanted` asks the forge for the tracker only.
+    let files = [wf("ci.yml", above), wf("inline.yml", &inline)];
+    let wanted = mergeward::gates::rules::coe_tracking::wanted(&files, &settings(), Some(REPO));
+    assert_eq!(
+        wanted.into_iter().collect::<Vec<_>>(),
+        [(REPO.to_string(), 412), (REPO.to_string(), 4123)]
+    );
+}
+
+#[test]
+fn history_alone_is_not_a_tracker() {
+    for comment in [
+        "# was #3089, see RFC #219",
+        "# see #12",
+        "# PR #5 flaky",
+        "# foo#9",
+    ] {
+        let text = format!(
+            "on: push\njobs:\n  a:\n    runs-on: x\n    {comment}\n    continue-on-error: true\n"
+        );
+        let r = run(&text, &[((REPO, 3089), open(Duration::days(1)))]);
+        assert_eq!(r.findings.len(), 1, "{comment}: {:?}", r.findings);
+        assert!(
+            r.findings[0].message.contains("no tracker reference"),
+            "{comment}"
+        );
+        assert!(!r.findings[0].unverified);
+    }
+    // A tracker word makes a bare #N the tracker.
+    for comment in [
+        "# tracker: #12",
+        "# tracked in #12 (was #3)",
+        "# issue #12",
+        "# Tracking #12",
+        "#12 flaky",
+    ] {
+        let text = format!(
+            "on: push\njobs:\n  a:\n    runs-on: x\n    {comment}\n    continue-on-error: true\n"
+        );
+        let r = run(&text, &[((REPO, 12), open(Duration::days(1)))]);
+        assert!(r.findings.is_empty(), "{comment}: {:?}", r.findings);
+    }
+}
+
+#[test]
+fn directive_line_comes_before_the_lines_above_and_below() {
+    // Line above: a closed tracker; own line: an open one → the own line decides.
+    let text = "on: push\njobs:\n  a:\n    # tracker: mc#1\n    continue-on-error: true # mc#2\n    # mc#3\n";
+    let closed = IssueLookup::Found {
+        state: "closed".into(),
+        created_at: Some(ago(Duration::days(1))),
+    };
+    let r = run(
+        text,
+        &[
+            ((REPO, 1), closed.clone()),
+            ((REPO, 2), open(Duration::days(1))),
+            ((REPO, 3), closed.clone()),
+        ],
+    );
+    assert!(r.findings.is_empty(), "{:?}", r.findings);
+    // Above (nearest first) before below.
+    let text =
+        "on: push\njobs:\n  a:\n    # mc#1\n    # mc#2\n    continue-on-error: true\n    # mc#3\n";
+    let r = run(
+        text,
+        &[
+            ((REPO, 1), closed.clone()),
+            ((REPO, 2), open(Duration::days(1))),
+            ((REPO, 3), closed),
+        ],
+    );
+    assert!(r.findings.is_empty(), "{:?}", r.findings);
+}
+
+#[test]
+fn unreadable_tracker_fails_closed_even_next_to_live_history() {
+    let text =
+        "on: push\njobs:\n  a:\n    runs-on: x\n    continue-on-error: true # mc#7 (was mc#6)\n";
+    let r = run(
+        text,
+        &[
+            (
+                (REPO, 7),
+                IssueLookup::Forbidden {
+                    detail: "HTTP 403".into(),
+                },
+            ),
+            ((REPO, 6), open(Duration::days(1))),
+        ],
+    );
+    assert_eq!(r.findings.len(), 1, "{:?}", r.findings);
+    assert!(r.findings[0].unverified);
+    assert!(r.findings[0].message.contains("acme/core#7"));
+    assert_eq!(r.unverified(), 1);
 }
 
 #[test]

@@ -133,3 +133,44 @@ fn base_ref_makes_new_contexts_need_a_declaration() {
     let out = lint_in(dir.path(), &["--base", "no-such-ref"], &[]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn context_events_and_external_contexts_from_the_environment() {
+    let ci = "name: CI\non: [pull_request]\njobs:\n  b:\n    runs-on: docker-host\n";
+    let dir = checkout(&[("ci.yml", ci)]);
+    // The staging push added to the events: CI posts nothing on push.
+    let out = lint_in(
+        dir.path(),
+        &["--required-contexts", "CI / b (*)"],
+        &[("MERGEWARD_GATES_CONTEXT_EVENTS", "pull_request,push")],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("on `push`"));
+    let out = lint_in(dir.path(), &["--required-contexts", "CI / b (*)"], &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // An external system's context is not a finding.
+    let out = lint_in(
+        dir.path(),
+        &["--required-contexts", "CI / b (pull_request),ci/circleci"],
+        &[("MERGEWARD_GATES_EXTERNAL_CONTEXTS", "ci/circleci")],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // A bad event name is a configuration error naming the key.
+    let out = lint_in(
+        dir.path(),
+        &[],
+        &[("MERGEWARD_GATES_CONTEXT_EVENTS", "Pull Request")],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("gates.context_events"));
+}

@@ -79,3 +79,63 @@ fn suppression_needs_a_reason() {
     assert_eq!(f.len(), 1);
     assert!(f[0].message.contains("no reason"));
 }
+
+/// Issue 15 point 2: a YAML comment quoting the pattern (the lint's own workflow explains
+/// what it looks for) is not shell.
+#[test]
+fn yaml_comments_quoting_the_pattern_are_not_findings() {
+    let text = [
+        "# Catches `code=$(curl -sS -w '%{http_code}' \"$URL\" || echo 000)`, which",
+        "# yields 000000 on a transport error.",
+        "name: lint-curl",
+        "on: pull_request",
+        "jobs:",
+        "  scan:",
+        "    # Do not write: code=$(curl -s -w '%{http_code}' x || echo \"000\")",
+        "    runs-on: x",
+        "    steps:",
+        "      - run: |",
+        "          code=$(curl -sS -o \"$tmp\" -w '%{http_code}' \"$url\") || code=000",
+        "      # - run: code=$(curl -s -w '%{http_code}' x || printf '000')",
+        "",
+    ]
+    .join("\n");
+    let r = lint_only(
+        RULE,
+        &[("ci.yml", &text)],
+        &mergeward::gates::LintEnv::default(),
+    );
+    assert!(r.findings.is_empty(), "{:?}", r.findings);
+    // The same pattern in a script is found at its own line and column, also when the
+    // identical text sits in a comment above it.
+    let text = "on: push\njobs:\n  j:\n    runs-on: x\n    steps:\n      # was: code=$(curl -s -w '%{http_code}' x || echo 000)\n      - run: code=$(curl -s -w '%{http_code}' x || echo 000)\n";
+    let f = findings(RULE, text);
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!((f[0].line, f[0].column), (7, 19));
+}
+
+#[test]
+fn two_sites_in_one_script_get_their_own_positions() {
+    let f = findings(
+        RULE,
+        &job(
+            "a=$(curl -s -w '%{http_code}' x || echo 000)\nb=$(curl -s -w '%{http_code}' x || echo 000)",
+        ),
+    );
+    assert_eq!(
+        f.iter().map(|f| (f.line, f.column)).collect::<Vec<_>>(),
+        [(7, 13), (8, 13)]
+    );
+}
+
+#[test]
+fn composite_action_steps_are_scanned() {
+    let action = "name: probe\nruns:\n  using: composite\n  steps:\n    # code=$(curl -w '%{http_code}' x || echo 000) in a comment\n    - shell: bash\n      run: |\n        code=$(curl -s -w '%{http_code}' \"$1\" || echo 000)\n";
+    let r = lint_only(
+        RULE,
+        &[(".gitea/actions/probe/action.yml", action)],
+        &mergeward::gates::LintEnv::default(),
+    );
+    assert_eq!(lines(&r), [8]);
+    assert_eq!(r.findings[0].column, 14);
+}

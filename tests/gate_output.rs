@@ -1,5 +1,6 @@
 //! Output formats of `gate lint`, pinned by snapshots of the binary's output on
-//! `fixtures/workflows/gates/snapshot` (offline, `--required-contexts '*'`), and validated
+//! `fixtures/workflows/gates/snapshot` (offline, `--required-contexts '*,Ci / build (pull_request)'`:
+//! the misspelled second context is `context-emitted`'s repository-level finding), and validated
 //! against the schemas in `docs/schemas/`. `MERGEWARD_UPDATE_SNAPSHOTS=1` rewrites them.
 
 use std::path::PathBuf;
@@ -21,7 +22,7 @@ fn run(format: &str) -> (Option<i32>, String) {
             "fixtures/workflows/gates/snapshot",
             "--offline",
             "--required-contexts",
-            "*",
+            "*,Ci / build (pull_request)",
             "--format",
             format,
         ])
@@ -68,11 +69,14 @@ fn text_format_snapshot() {
     assert_eq!(code, Some(1));
     snapshot("gate_lint.txt", &out);
     // `file:line:col: severity[rule] message`
+    assert!(out.lines().any(|l| l.starts_with(
+        "fixtures/workflows/gates/snapshot/.gitea/workflows/broken.yml:3:5: error[yaml-syntax] "
+    )));
+    // A repository-level finding has no line: `DIR: severity[rule] message`.
     let first = out.lines().next().unwrap_or("");
     assert!(
-        first.starts_with(
-            "fixtures/workflows/gates/snapshot/.gitea/workflows/broken.yml:3:5: error[yaml-syntax] "
-        ),
+        first.starts_with("fixtures/workflows/gates/snapshot/.gitea/workflows: error[context-emitted] --required-contexts requires \"Ci / build (pull_request)\"")
+            && first.contains("did you mean \"CI / build (pull_request)\"?"),
         "{first}"
     );
 }
@@ -88,6 +92,12 @@ fn json_format_snapshot_and_schema() {
     assert_eq!(doc["summary"]["suppressed"], 1);
     for f in doc["findings"].as_array().expect("findings") {
         assert!(f["line"].as_u64().unwrap_or(0) >= 1 && f["column"].as_u64().unwrap_or(0) >= 1);
+        // Only the repository-level finding carries `scope`.
+        assert_eq!(
+            f.get("scope").is_some(),
+            f["rule"] == "context-emitted",
+            "{f}"
+        );
     }
 }
 
@@ -100,12 +110,15 @@ fn sarif_format_snapshot_and_schema() {
     assert_valid(&schema("gate-lint.sarif-2.1.0-subset.schema.json"), &doc);
     let run = &doc["runs"][0];
     let rules = run["tool"]["driver"]["rules"].as_array().expect("rules");
-    assert_eq!(rules.len(), 8);
+    assert_eq!(rules.len(), 9);
     for r in run["results"].as_array().expect("results") {
         let idx = r["ruleIndex"].as_u64().expect("index") as usize;
         assert_eq!(rules[idx]["id"], r["ruleId"]);
         let region = &r["locations"][0]["physicalLocation"]["region"];
         assert!(region["startLine"].as_u64().unwrap_or(0) >= 1);
+        if r["ruleId"] == "context-emitted" {
+            assert_eq!(r["properties"]["scope"], "repository");
+        }
     }
 }
 
@@ -116,13 +129,22 @@ fn github_format_snapshot_and_cap() {
     snapshot("gate_lint.github", &out);
     let annotations = out
         .lines()
-        .filter(|l| l.starts_with("::error file=") || l.starts_with("::warning file="))
+        .filter(|l| {
+            l.starts_with("::error file=")
+                || l.starts_with("::warning file=")
+                || l.starts_with("::error title=")
+        })
         .count();
     assert_eq!(annotations, 10);
+    // The repository-level finding is an annotation without a file.
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("::error title=mergeward context-emitted::"))
+    );
     let last = out.lines().last().unwrap_or("");
     assert!(
-        last.starts_with("::error::mergeward gate lint: 13 finding(s)")
-            && last.contains("3 more not shown"),
+        last.starts_with("::error::mergeward gate lint: 14 finding(s)")
+            && last.contains("4 more not shown"),
         "{last}"
     );
 }

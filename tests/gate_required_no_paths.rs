@@ -191,16 +191,58 @@ fn multi_required_one_bad_one_good_fails() {
     assert!(r.findings.iter().all(|f| f.file != "ci.yml"));
 }
 
-/// The original's defect: `*` resolved nothing and the lint printed OK.
+/// The original's defect: `*` resolved nothing and the lint printed OK. The queue's
+/// reading (issue 15 point 3): `*` is satisfied by any posted match, so a path-filtered
+/// workflow strands a PR only when no unfiltered workflow posts a match on the PR event.
 #[test]
-fn wildcard_protection_means_every_posted_context() {
+fn wildcard_protection_follows_the_queues_reading() {
+    // CI runs on every PR: `*` always has a match, Docs' filter strands nothing.
     let r = lint_only(
         RULE,
         &[("ci.yml", CLEAN), ("docs.yml", PR_PATHS)],
         &env(&["*"]),
     );
+    assert!(r.findings.is_empty(), "{:?}", r.findings);
+    // Only path-filtered workflows run on PRs: a PR touching none of their paths has no
+    // match at all. Both filtered workflows are findings.
+    let push_only =
+        "name: Release\non:\n  push:\n    paths: ['release/**']\njobs:\n  r: {runs-on: x}\n";
+    let src = "name: Src\non:\n  pull_request:\n    paths-ignore: ['docs/**']\njobs:\n  t: {runs-on: x}\n";
+    let r = lint_only(
+        RULE,
+        &[
+            ("docs.yml", PR_PATHS),
+            ("src.yml", src),
+            ("release.yml", push_only),
+        ],
+        &env(&["*"]),
+    );
+    let files: Vec<&str> = r.findings.iter().map(|f| f.file.as_str()).collect();
+    assert_eq!(files, ["docs.yml", "src.yml"], "{:?}", r.findings);
+    assert!(
+        r.findings[0]
+            .message
+            .contains("only by path-filtered workflows")
+    );
+    // A push-only workflow never posts on PRs: its filter is not a PR's problem.
+    assert!(files.iter().all(|f| *f != "release.yml"));
+    // A glob matched by an unfiltered workflow's job is safe; one matched only by the
+    // filtered workflow is not.
+    let r = lint_only(
+        RULE,
+        &[("ci.yml", CLEAN), ("docs.yml", PR_PATHS)],
+        &env(&["CI / *", "Docs / *"]),
+    );
     assert_eq!(r.findings.len(), 1);
     assert_eq!(r.findings[0].file, "docs.yml");
+    assert!(r.findings[0].message.contains("\"Docs / *\""));
+    // With both `pull_request` and `pull_request_target` triggers, one unfiltered is enough.
+    let both = "name: Docs\non:\n  pull_request:\n    paths: ['docs/**']\n  pull_request_target:\njobs:\n  check: {runs-on: x}\n";
+    assert!(
+        lint_only(RULE, &[("d.yml", both)], &env(&["*"]))
+            .findings
+            .is_empty()
+    );
 }
 
 #[test]

@@ -150,7 +150,7 @@ pub async fn merge(
             "exit_code": exit.code(),
             "exit_label": exit.label(),
         }))?,
-        Format::Text | Format::Github => outln!("{text}"),
+        Format::Text | Format::Github | Format::Markdown | Format::Html => outln!("{text}"),
     }
     Ok(exit)
 }

@@ -24,7 +24,7 @@ pub fn show(global: &GlobalArgs, format: Format, report: &mut RunReport) -> Resu
                 "values": values,
             }))?;
         }
-        Format::Text | Format::Github => {
+        Format::Text | Format::Github | Format::Markdown | Format::Html => {
             let width = shown.iter().map(|s| s.key.len()).max().unwrap_or(0);
             match &cfg.file {
                 Some(p) => outln!("# configuration file: {}", p.display()),

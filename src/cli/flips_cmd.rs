@@ -407,7 +407,7 @@ fn print(r: &FlipReport, n: usize, recent: usize, dry_run: bool, format: Format)
             }
             out
         }
-        Format::Text => {
+        Format::Text | Format::Markdown | Format::Html => {
             let mut out = format!("{}\n", headline(r, n));
             out.push_str(&r.detail());
             out.push_str(&output::text(&lint));

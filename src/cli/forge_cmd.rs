@@ -76,7 +76,16 @@ struct Report {
 /// Wraps a forge error with what was being read and, for auth failures, where the token
 /// came from (never its value).
 fn ctx(cfg: &Config, what: &str, err: ForgeError) -> Error {
+    let not_github = cfg.forge_kind() == ForgeKind::GitHub
+        && err.status() == Some(404)
+        && what == "read the server version";
     let hint = match err.exit_code() {
+        _ if not_github => Some(
+            "this server does not look like GitHub (it answered 404 to GET /rate_limit, which every GitHub API serves); for Gitea or Forgejo, try --forge gitea".into(),
+        ),
+        ExitCode::Auth | ExitCode::NotFound if cfg.token.is_none() => Some(
+            "no token: set MERGEWARD_TOKEN (or GITEA_TOKEN / GITHUB_TOKEN), or pass --token-file PATH; the forge answered as to an anonymous visitor".into(),
+        ),
         ExitCode::Auth if err.status() == Some(401) => Some(format!(
             "the forge rejected the token from {}; check that it is valid, not expired, and meant for this server",
             cfg.token_source()
@@ -204,7 +213,9 @@ async fn gather(
             v["exit_label"] = json!(exit.label());
             print_json(&v)?;
         }
-        Format::Text | Format::Github => print_text(&report, exit),
+        Format::Text | Format::Github | Format::Markdown | Format::Html => {
+            print_text(&report, exit)
+        }
     }
     Ok(exit)
 }

@@ -8,7 +8,7 @@
 //! 5 could not decide).
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use super::{Format, GlobalArgs, load_config};
 use crate::config::Config;
@@ -18,6 +18,9 @@ use crate::forge::{self, AnyForge, Forge, ForgeError};
 use crate::gates::{self, GateSettings, IssueLookup, LintEnv, output, rules};
 use crate::report::RunReport;
 use crate::workflow::{self, Limits, Workflow};
+
+/// How many tracker issues `gate lint` reads at once.
+const ISSUE_CONCURRENCY: usize = 8;
 
 /// Options of `gate lint`.
 #[derive(Debug, Clone, Default)]
@@ -47,37 +50,210 @@ fn forge_hint(cfg: &Config, what: &str, e: ForgeError) -> Error {
     }
 }
 
-/// The base tree's version of each file (`git show REF:./path`); absent files are skipped.
-fn base_workflows(base: &str, paths: &[PathBuf], limits: Limits) -> Result<Vec<Workflow>> {
-    let ok = Command::new("git")
-        .args(["rev-parse", "--verify", "--quiet"])
-        .arg(format!("{base}^{{commit}}"))
-        .output()
-        .map_err(|e| Error::usage(format!("--base {base}: cannot run git: {e}")))?;
-    if !ok.status.success() {
+/// One long-lived `git cat-file --batch`: object names in, objects out, one round trip
+/// per object and no process per file.
+struct CatFile {
+    child: std::process::Child,
+    stdin: std::process::ChildStdin,
+    stdout: std::io::BufReader<std::process::ChildStdout>,
+}
+
+impl CatFile {
+    fn start() -> std::io::Result<CatFile> {
+        let mut child = Command::new("git")
+            .args(["cat-file", "--batch"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()?;
+        let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+            let _ = child.kill();
+            return Err(std::io::Error::other("git cat-file has no pipes"));
+        };
+        Ok(CatFile {
+            child,
+            stdin,
+            stdout: std::io::BufReader::new(stdout),
+        })
+    }
+
+    /// The object `name` names: `Ok(None)` when it does not exist, `(type, bytes)` else.
+    fn get(&mut self, name: &str) -> std::io::Result<Option<(String, Vec<u8>)>> {
+        use std::io::{BufRead, Read, Write};
+        if name.contains('\n') {
+            return Ok(None);
+        }
+        self.stdin.write_all(name.as_bytes())?;
+        self.stdin.write_all(b"\n")?;
+        self.stdin.flush()?;
+        let mut header = String::new();
+        if self.stdout.read_line(&mut header)? == 0 {
+            return Err(std::io::Error::other("git cat-file ended early"));
+        }
+        let fields: Vec<&str> = header.trim_end_matches('\n').split(' ').collect();
+        match fields.as_slice() {
+            [_, kind, size] => {
+                let size: usize = size.parse().map_err(|_| {
+                    std::io::Error::other(format!("git cat-file: bad header {header:?}"))
+                })?;
+                let mut body = vec![0; size + 1];
+                self.stdout.read_exact(&mut body)?;
+                body.pop(); // the newline after the object
+                Ok(Some((kind.to_string(), body)))
+            }
+            // `<name> missing` / `<name> ambiguous` (the name may contain spaces).
+            _ => Ok(None),
+        }
+    }
+}
+
+impl Drop for CatFile {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// NUL-separated paths a git command prints (relative to the current directory).
+fn git_paths(child: std::process::Child, what: &str, base: &str) -> Result<Vec<String>> {
+    let out = child
+        .wait_with_output()
+        .map_err(|e| Error::usage(format!("--base {base}: cannot run git {what}: {e}")))?;
+    if !out.status.success() {
+        return Err(Error::usage_hint(
+            format!(
+                "--base {base}: git {what} failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ),
+            "run gate lint inside the repository's work tree",
+        ));
+    }
+    Ok(out
+        .stdout
+        .split(|b| *b == 0)
+        .filter(|p| !p.is_empty())
+        .map(|p| String::from_utf8_lossy(p).into_owned())
+        .collect())
+}
+
+/// The base tree's side of a change (`--base`): the base version of every workflow file the
+/// change touches (modified, or deleted since the base), read through one
+/// `git cat-file --batch`, and the labels of the linted files that differ from the base
+/// (modified, added, untracked). A file the change does not touch is the same on both
+/// sides and is not read again. Three git processes in all, however many files.
+fn base_workflows(
+    base: &str,
+    found: &[PathBuf],
+    limits: Limits,
+) -> Result<(Vec<Workflow>, std::collections::BTreeSet<String>)> {
+    let cant = |e: std::io::Error| Error::usage(format!("--base {base}: cannot run git: {e}"));
+    if base.starts_with('-') || base.contains(['\n', ' ']) {
+        return Err(Error::usage_hint(
+            format!("--base {base:?}: not a revision"),
+            "pass the base commit's SHA or a ref such as origin/main",
+        ));
+    }
+    let mut cat = CatFile::start().map_err(cant)?;
+    if !matches!(cat.get(&format!("{base}^{{commit}}")).map_err(cant)?, Some((kind, _)) if kind == "commit")
+    {
         return Err(Error::usage_hint(
             format!("--base {base}: not a commit in this repository"),
             "fetch the base branch first (git fetch origin main) and pass its SHA or ref",
         ));
     }
+    let commit = base.to_string();
     let cwd = std::env::current_dir().unwrap_or_default();
+    let rel = |p: &Path| -> String {
+        let r = p.strip_prefix(&cwd).unwrap_or(p);
+        r.to_string_lossy()
+            .replace('\\', "/")
+            .trim_start_matches("./")
+            .to_string()
+    };
+    // Where the linted files live: the change is read for those directories only.
+    let mut dirs: Vec<String> = found
+        .iter()
+        .map(|p| {
+            let r = rel(p);
+            match r.rsplit_once('/') {
+                Some((d, _)) => d.to_string(),
+                None => ".".to_string(),
+            }
+        })
+        .collect();
+    dirs.sort();
+    dirs.dedup();
+    if dirs.is_empty() {
+        return Ok((Vec::new(), std::collections::BTreeSet::new()));
+    }
+    let spawn = |args: &[&str]| {
+        Command::new("git")
+            .args(args)
+            .arg("--")
+            .args(&dirs)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(cant)
+    };
+    // Both run at once: changed since the base (work tree vs the base commit), untracked.
+    let diff = spawn(&[
+        "diff",
+        "--name-only",
+        "-z",
+        "--no-renames",
+        "--relative",
+        "--no-ext-diff",
+        &commit,
+    ])?;
+    let untracked = spawn(&["ls-files", "-z", "--others", "--exclude-standard"])?;
+    let changed: std::collections::BTreeSet<String> =
+        git_paths(diff, "diff", base)?.into_iter().collect();
+    let untracked: std::collections::BTreeSet<String> = git_paths(untracked, "ls-files", base)?
+        .into_iter()
+        .collect();
+    let found_rel: std::collections::BTreeMap<String, &PathBuf> =
+        found.iter().map(|p| (rel(p), p)).collect();
+    let mut labels = std::collections::BTreeSet::new();
     let mut out = Vec::new();
-    for p in paths {
-        let rel = p.strip_prefix(&cwd).unwrap_or(p);
-        let spec = format!(
-            "{base}:./{}",
-            rel.to_string_lossy().trim_start_matches("./")
-        );
-        let shown = Command::new("git")
-            .args(["show", &spec])
-            .output()
-            .map_err(|e| Error::usage(format!("--base {base}: cannot run git: {e}")))?;
-        if shown.status.success() {
-            let text = String::from_utf8_lossy(&shown.stdout);
-            out.push(Workflow::parse(p, &text, limits));
+    for (r, p) in &found_rel {
+        if !(changed.contains(r) || untracked.contains(r)) {
+            continue;
+        }
+        labels.insert(gates::path_label(p));
+        if let Some((kind, body)) = cat.get(&format!("{commit}:./{r}")).map_err(cant)?
+            && kind == "blob"
+        {
+            out.push(Workflow::parse(
+                p.as_path(),
+                &String::from_utf8_lossy(&body),
+                limits,
+            ));
         }
     }
-    Ok(out)
+    // Workflows deleted since the base: their contexts existed before the change.
+    for r in &changed {
+        let yaml = r.ends_with(".yml") || r.ends_with(".yaml");
+        let in_dir = r
+            .rsplit_once('/')
+            .map_or(dirs.iter().any(|d| d == "."), |(d, _)| {
+                dirs.iter().any(|x| x == d)
+            });
+        if !yaml || !in_dir || found_rel.contains_key(r) {
+            continue;
+        }
+        if let Some((kind, body)) = cat.get(&format!("{commit}:./{r}")).map_err(cant)?
+            && kind == "blob"
+        {
+            out.push(Workflow::parse(
+                r.as_str(),
+                &String::from_utf8_lossy(&body),
+                limits,
+            ));
+        }
+    }
+    Ok((out, labels))
 }
 
 fn lookup_of(r: std::result::Result<Option<forge::issues::IssueInfo>, ForgeError>) -> IssueLookup {
@@ -131,7 +307,9 @@ pub async fn lint(
         ..LintEnv::default()
     };
     if let Some(b) = &args.base {
-        env.base = Some(base_workflows(b, &found, limits)?);
+        let (base, changed) = base_workflows(b, &found, limits)?;
+        env.base = Some(base);
+        env.base_changed = Some(changed);
     }
     if let Some(list) = &args.required_contexts {
         env.required_contexts = Some(
@@ -157,7 +335,9 @@ pub async fn lint(
         run.branch = Some(cfg.branch().to_string());
         let f: AnyForge = forge::connect(&target, http)?;
         let needs_protection = env.required_contexts.is_none()
-            && (settings.enabled("required-no-paths") || settings.enabled("context-in-protection"));
+            && (settings.enabled("required-no-paths")
+                || settings.enabled("context-in-protection")
+                || settings.enabled("context-emitted"));
         if needs_protection {
             let p = f
                 .protection(cfg.branch())
@@ -178,13 +358,22 @@ pub async fn lint(
             env.forge_version = Some(c.version);
         }
         if settings.enabled("coe-tracking") {
-            for (repo, n) in &wanted {
-                let Some((owner, name)) = repo.split_once('/') else {
-                    continue;
-                };
-                let r = f.issue(owner, name, *n).await;
-                env.issues.insert((repo.clone(), *n), lookup_of(r));
-            }
+            // Trackers are read concurrently, at most ISSUE_CONCURRENCY at a time (the
+            // client's rate limit still applies); every answer, error or not, is kept.
+            use futures_util::stream::{self, StreamExt};
+            let f = &f;
+            let lookups: Vec<((String, u64), IssueLookup)> = stream::iter(wanted.iter())
+                .filter_map(|(repo, n)| async move {
+                    let (owner, name) = repo.split_once('/')?;
+                    Some((repo, *n, owner, name))
+                })
+                .map(|(repo, n, owner, name)| async move {
+                    ((repo.clone(), n), lookup_of(f.issue(owner, name, n).await))
+                })
+                .buffer_unordered(ISSUE_CONCURRENCY)
+                .collect()
+                .await;
+            env.issues.extend(lookups);
         }
         run.api = f.counts();
     } else {
@@ -231,7 +420,7 @@ fn print(report: &gates::LintReport, format: Format) -> Result<()> {
         .map_err(|e| Error::Internal(format!("cannot render JSON: {e}")))
     };
     let text = match format {
-        Format::Text => output::text(report),
+        Format::Text | Format::Markdown | Format::Html => output::text(report),
         Format::Json => render(&output::json(report), true)? + "\n",
         Format::Jsonl => render(&output::json(report), false)? + "\n",
         Format::Sarif => render(&output::sarif(report), true)? + "\n",

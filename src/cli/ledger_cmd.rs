@@ -175,7 +175,7 @@ async fn execute(
         }
         LedgerCommand::Export => {
             let stdout = std::io::stdout();
-            let mut out = stdout.lock();
+            let mut out = PipeSafe(stdout.lock());
             let counts = l.export_jsonl(&mut out).await?;
             report.outcome = Some(format!(
                 "exported {} events",
@@ -213,4 +213,23 @@ async fn execute(
 
 fn to_value<T: serde::Serialize>(v: &T) -> serde_json::Value {
     serde_json::to_value(v).unwrap_or(serde_json::Value::Null)
+}
+
+/// Stdout for a stream that a reader may stop early (`ledger export | head`): a closed pipe
+/// ends the output quietly instead of failing the command.
+struct PipeSafe<W>(W);
+
+impl<W: std::io::Write> std::io::Write for PipeSafe<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self.0.write(buf) {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(buf.len()),
+            other => other,
+        }
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self.0.flush() {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+            other => other,
+        }
+    }
 }

@@ -34,6 +34,7 @@ pub mod gate_cmd;
 mod ledger_cmd;
 mod locked;
 pub mod queue_cmd;
+pub mod queue_page;
 mod reap_cmd;
 mod sandbox_cmd;
 mod sim_cmd;
@@ -120,6 +121,10 @@ pub enum Format {
     Sarif,
     /// GitHub workflow commands, `::error file=…,line=…::` (`gate lint`, `gate flips`); other commands print text
     Github,
+    /// The queue page as Markdown, for a job summary (`queue status`); other commands print text
+    Markdown,
+    /// The queue page as one self-contained HTML file (`queue status`); other commands print text
+    Html,
 }
 
 #[derive(Debug, Subcommand)]
@@ -343,8 +348,11 @@ pub fn init_logging(global: &GlobalArgs) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("MERGEWARD_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("mergeward={level}")));
+    use std::io::IsTerminal as _;
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colour)
         .with_writer(std::io::stderr)
         .with_target(false)
         .try_init();
@@ -491,6 +499,14 @@ pub async fn run(cli: Cli) -> ExitCode {
         Err(e) => {
             fail(e);
             report.fail(e);
+            if matches!(format, Format::Json | Format::Jsonl) {
+                // A program reading stdout gets the error as JSON too, not an empty stream.
+                let _ = print_json(&serde_json::json!({
+                    "error": { "code": e.exit_code().label(), "message": e.to_string() },
+                    "exit_code": e.exit_code().code(),
+                    "exit_label": e.exit_code().label(),
+                }));
+            }
             e.exit_code()
         }
     };

@@ -14,6 +14,7 @@ use crate::queue::tick::{QueueSettings, Tick, TickOutcome, TickReport};
 use crate::report::{Progress, RunReport};
 
 use super::locked::{LockSpec, locked_run};
+use super::queue_page::{self, History, QueuePage};
 
 /// Queue settings from the configuration.
 pub fn settings(cfg: &Config) -> QueueSettings {
@@ -79,8 +80,22 @@ pub fn config_digest(cfg: &Config) -> String {
 /// Adds what to do to a bare forge error: where the token came from for auth failures.
 pub fn with_hint(cfg: &Config, e: Error) -> Error {
     match e {
+        Error::ForgeCtx { context, err, .. }
+            if cfg.token.is_none()
+                && matches!(err.exit_code(), ExitCode::Auth | ExitCode::NotFound) =>
+        {
+            Error::ForgeCtx {
+                context,
+                err,
+                hint: Some(NO_TOKEN_HINT.into()),
+            }
+        }
         Error::Forge(err) => {
             let hint = match err.exit_code() {
+                ExitCode::Auth | ExitCode::NotFound if cfg.token.is_none() => Some(NO_TOKEN_HINT.into()),
+                ExitCode::NotFound if cfg.forge_kind() == crate::forge::ForgeKind::GitHub => Some(
+                    "check --repo and --branch (a private repository looks absent to a token that cannot read it); if this server is not GitHub, try --forge gitea".into(),
+                ),
                 ExitCode::Auth if err.status() == Some(401) => Some(format!(
                     "the forge rejected the token from {}; check that it is valid and meant for this server",
                     cfg.token_source()
@@ -102,6 +117,9 @@ pub fn with_hint(cfg: &Config, e: Error) -> Error {
         other => other,
     }
 }
+
+/// What to say when no token is configured and the forge refused or hid something.
+pub const NO_TOKEN_HINT: &str = "no token: set MERGEWARD_TOKEN (or GITEA_TOKEN / GITHUB_TOKEN), or pass --token-file PATH; the forge answered as to an anonymous visitor";
 
 /// Opens the ledger named by the configuration.
 pub async fn open_ledger(cfg: &Config) -> Result<Ledger> {
@@ -235,8 +253,54 @@ pub async fn status(
     } else {
         report.exit_code()
     };
+    if matches!(format, Format::Markdown | Format::Html) {
+        let repo = f.repo().to_string();
+        let history = match history_ledger(&cfg).await {
+            Some(l) => {
+                let h = History::read(&l, &repo, &report, 20).await;
+                l.close().await;
+                match h {
+                    Ok(h) => Some(h),
+                    Err(e) => {
+                        tracing::warn!(
+                            "the queue page shows no history: the ledger could not be read: {e}"
+                        );
+                        None
+                    }
+                }
+            }
+            None => None,
+        };
+        let now = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string();
+        let page = QueuePage::build(&report, &repo, &now, history);
+        let text = if format == Format::Html {
+            queue_page::html(&page)
+        } else {
+            queue_page::markdown(&page)
+        };
+        outln!("{}", text.trim_end());
+        return Ok(code);
+    }
     render(&report, format, run, code)?;
     Ok(code)
+}
+
+/// The configured ledger, for the queue page's history, only when it already exists (a
+/// read-only command never creates one).
+async fn history_ledger(cfg: &Config) -> Option<Ledger> {
+    let url = cfg.ledger_url();
+    let is_server = url.starts_with("postgres://") || url.starts_with("postgresql://");
+    let path = url.strip_prefix("sqlite://").unwrap_or(url);
+    if !is_server && !std::path::Path::new(path).is_file() {
+        return None;
+    }
+    match Ledger::open(url).await {
+        Ok(l) => Some(l),
+        Err(e) => {
+            tracing::warn!("the queue page shows no history: {e}");
+            None
+        }
+    }
 }
 
 /// Decisions as JSON.
@@ -274,7 +338,7 @@ pub fn report_json(r: &TickReport) -> Value {
 /// What the table shows in the ACTION column for decision `d`: only the PR acted on shows
 /// `merge` (or `update`); others that were also ready show `ready (next)`; a PR held this
 /// tick or carrying the hold label shows `held`.
-fn action_label(r: &TickReport, d: &Decision, first_ready: Option<u64>) -> String {
+pub(super) fn action_label(r: &TickReport, d: &Decision, first_ready: Option<u64>) -> String {
     let subject = format!("pr:{}", d.pr.0);
     let did = |kind: &str| {
         r.actions.iter().any(|a| {
@@ -295,7 +359,9 @@ fn action_label(r: &TickReport, d: &Decision, first_ready: Option<u64>) -> Strin
             "merge".into()
         }
         (TickOutcome::Deferred { pr }, Action::Merge { .. }) if *pr == d.pr.0 => "deferred".into(),
-        (TickOutcome::Idle, Action::Merge { .. }) if first_ready == Some(d.pr.0) => "merge".into(),
+        (TickOutcome::Idle, Action::Merge { .. }) if first_ready == Some(d.pr.0) => {
+            "merge next".into()
+        }
         (_, Action::Merge { .. }) => "ready (next)".into(),
         _ if did("update") => "update".into(),
         (_, Action::Update) => "behind".into(),
@@ -428,7 +494,7 @@ pub fn outcome_line(r: &TickReport, dry_run: bool) -> String {
 
 fn render(r: &TickReport, format: Format, run: &RunReport, code: ExitCode) -> Result<()> {
     match format {
-        Format::Text | Format::Github => {
+        Format::Text | Format::Github | Format::Markdown | Format::Html => {
             let mut text = report_table(r);
             for n in &r.notes {
                 text.push_str(&format!("note: {n}\n"));

@@ -255,7 +255,7 @@ fn render(
         crate::queue::tick::annotate(n.level, &n.message);
     }
     match format {
-        Format::Text | Format::Github => {
+        Format::Text | Format::Github | Format::Markdown | Format::Html => {
             outln!(
                 "{}\noutcome: {} (exit {})",
                 report_text(r, s),

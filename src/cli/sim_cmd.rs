@@ -28,7 +28,7 @@ pub async fn serve(scenario_path: &Path, port: u16, format: Format) -> Result<Ex
         Format::Json | Format::Jsonl | Format::Sarif => {
             print_json(&json!({ "url": sim.url(), "dialect": dialect }))?
         }
-        Format::Text | Format::Github => {
+        Format::Text | Format::Github | Format::Markdown | Format::Html => {
             outln!("{}", sim.url());
             eprintln!(
                 "simulated {dialect} forge listening on {} (scenario {}); Ctrl-C stops it",

@@ -692,6 +692,7 @@ impl FlipReport {
                 message,
                 fix,
                 unverified: r.undecided(),
+                repository: false,
             });
         }
         LintReport {

@@ -10,6 +10,7 @@
 //! `# mergeward: ignore[rule-id,…] reason` on the finding's line or the line above; a
 //! suppression without a reason is not honoured.
 
+pub mod contexts;
 pub mod flips;
 pub mod output;
 pub mod rules;
@@ -87,6 +88,10 @@ pub struct Finding {
     /// The rule could not verify (the forge could not be read); the finding fails closed.
     #[serde(skip)]
     pub unverified: bool,
+    /// The finding is about the repository (its branch protection against the whole
+    /// tree), not a line: `file` is then the linted workflow directory and line/column 1.
+    #[serde(skip)]
+    pub repository: bool,
 }
 
 impl Finding {
@@ -106,6 +111,27 @@ impl Finding {
             message: message.into(),
             fix: fix.into(),
             unverified: false,
+            repository: false,
+        }
+    }
+
+    /// A repository-level finding (no line of its own), placed at `dir`.
+    pub fn repository(
+        info: &'static RuleInfo,
+        dir: &str,
+        message: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Finding {
+        Finding {
+            rule: info.id,
+            severity: info.severity,
+            file: dir.to_string(),
+            line: 1,
+            column: 1,
+            message: message.into(),
+            fix: fix.into(),
+            unverified: false,
+            repository: true,
         }
     }
 
@@ -122,10 +148,39 @@ impl Finding {
 
 /// A file's label in findings: the path as found, `/` separated.
 pub fn file_label(wf: &Workflow) -> String {
-    let s = wf.path.to_string_lossy().replace('\\', "/");
+    path_label(&wf.path)
+}
+
+/// [`file_label`] of a path.
+pub fn path_label(path: &std::path::Path) -> String {
+    let s = path.to_string_lossy().replace('\\', "/");
     match s.strip_prefix("./") {
         Some(rest) if !rest.is_empty() => rest.to_string(),
         _ => s,
+    }
+}
+
+/// The directory a repository-level finding is placed at: the deepest directory that
+/// holds every linted file (`.` when there is none or they share nothing).
+pub fn tree_label(files: &[&Workflow]) -> String {
+    let mut common: Option<Vec<String>> = None;
+    for w in files {
+        let label = file_label(w);
+        let mut parts: Vec<String> = label.split('/').map(str::to_string).collect();
+        parts.pop();
+        common = Some(match common {
+            None => parts,
+            Some(c) => c
+                .into_iter()
+                .zip(parts)
+                .take_while(|(a, b)| a == b)
+                .map(|(a, _)| a)
+                .collect(),
+        });
+    }
+    match common {
+        Some(c) if !c.is_empty() && !c.iter().all(String::is_empty) => c.join("/"),
+        _ => ".".to_string(),
     }
 }
 
@@ -160,8 +215,13 @@ pub struct LintEnv {
     pub required_contexts: Option<Vec<String>>,
     /// Where `required_contexts` came from (for messages).
     pub required_source: String,
-    /// The base tree's workflows, when linting a change (`--base`).
+    /// The base tree's workflows, when linting a change (`--base`). With `base_changed`,
+    /// only the base versions of files the change touches (the rest are the same on both
+    /// sides); without it, every file's base version.
     pub base: Option<Vec<Workflow>>,
+    /// Labels ([`file_label`]) of the linted files that differ from the base (modified,
+    /// added); every other linted file is unchanged since the base.
+    pub base_changed: Option<std::collections::BTreeSet<String>>,
     /// Tracker issues by `(owner/repo, number)`.
     pub issues: BTreeMap<(String, u64), IssueLookup>,
     pub now: DateTime<Utc>,
@@ -179,6 +239,7 @@ impl Default for LintEnv {
             required_contexts: None,
             required_source: "nowhere".into(),
             base: None,
+            base_changed: None,
             issues: BTreeMap::new(),
             now: Utc::now(),
             forge: None,

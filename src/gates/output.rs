@@ -27,6 +27,17 @@ fn summary_line(r: &LintReport) -> String {
 pub fn text(r: &LintReport) -> String {
     let mut out = String::new();
     for f in &r.findings {
+        if f.repository {
+            out.push_str(&format!(
+                "{}: {}[{}] {}\n    fix: {}\n",
+                f.file,
+                f.severity.as_str(),
+                f.rule,
+                f.message,
+                f.fix
+            ));
+            continue;
+        }
         out.push_str(&format!(
             "{}:{}:{}: {}[{}] {}\n    fix: {}\n",
             f.file,
@@ -47,7 +58,7 @@ pub fn text(r: &LintReport) -> String {
 }
 
 fn finding_json(f: &Finding) -> Value {
-    json!({
+    let mut v = json!({
         "rule": f.rule,
         "severity": f.severity.as_str(),
         "file": f.file,
@@ -55,7 +66,15 @@ fn finding_json(f: &Finding) -> Value {
         "column": f.column,
         "message": f.message,
         "fix": f.fix,
-    })
+    });
+    // Repository-level findings (no line of their own) say so; file findings keep the
+    // version-1 shape unchanged.
+    if f.repository
+        && let Some(o) = v.as_object_mut()
+    {
+        o.insert("scope".into(), json!("repository"));
+    }
+    v
 }
 
 /// The versioned JSON document (schema: `docs/schemas/gate-lint.schema.json`).
@@ -105,7 +124,7 @@ pub fn sarif(r: &LintReport) -> Value {
         .iter()
         .map(|f| {
             let index = infos.iter().position(|i| i.id == f.rule).unwrap_or(0);
-            json!({
+            let mut result = json!({
                 "ruleId": f.rule,
                 "ruleIndex": index,
                 "level": sarif_level(f.severity),
@@ -116,7 +135,13 @@ pub fn sarif(r: &LintReport) -> Value {
                         "region": { "startLine": f.line, "startColumn": f.column }
                     }
                 }]
-            })
+            });
+            if f.repository
+                && let Some(o) = result.as_object_mut()
+            {
+                o.insert("properties".into(), json!({ "scope": "repository" }));
+            }
+            result
         })
         .collect();
     json!({
@@ -163,6 +188,14 @@ pub fn github(r: &LintReport) -> String {
                 Severity::Warning => "warning",
                 Severity::Note => "notice",
             };
+            if f.repository {
+                out.push_str(&format!(
+                    "::{cmd} title={}::{}\n",
+                    esc_prop(&format!("mergeward {}", f.rule)),
+                    esc_data(&format!("{}: {} Fix: {}", f.file, f.message, f.fix))
+                ));
+                continue;
+            }
             out.push_str(&format!(
                 "::{cmd} file={},line={},col={},title={}::{}\n",
                 esc_prop(&f.file),

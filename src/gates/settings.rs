@@ -21,6 +21,11 @@ pub struct GateSettings {
     pub required_contexts: Option<Vec<String>>,
     /// `gitea-compat` rule 1: the Gitea version the workflows target.
     pub gitea_version: Option<String>,
+    /// `context-emitted`, `required-no-paths`: the events the queue needs required
+    /// contexts on (the PR's event; batch mode's staging push would add `push`).
+    pub context_events: Vec<String>,
+    /// `context-emitted`: contexts posted by something other than this tree's workflows.
+    pub external_contexts: Vec<String>,
 }
 
 impl Default for GateSettings {
@@ -33,6 +38,8 @@ impl Default for GateSettings {
             coe_trackers: BTreeMap::new(),
             required_contexts: None,
             gitea_version: None,
+            context_events: vec!["pull_request".into()],
+            external_contexts: Vec::new(),
         }
     }
 }
@@ -138,6 +145,30 @@ impl GateSettings {
             s.required_contexts = Some(cfg.list("gates.required_contexts"));
         }
         s.gitea_version = cfg.str("gates.gitea_version").map(str::to_string);
+        if cfg.get("gates.context_events").is_some() {
+            let events = cfg.list("gates.context_events");
+            if events.is_empty() {
+                return Err(bad(
+                    cfg,
+                    "gates.context_events",
+                    "is empty: required contexts would be checked on no event".into(),
+                    Some("list the events the queue needs, e.g. \"pull_request\" (add \"push\" for a batch staging push)".into()),
+                ));
+            }
+            if let Some(e) = events
+                .iter()
+                .find(|e| e.is_empty() || !e.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+            {
+                return Err(bad(
+                    cfg,
+                    "gates.context_events",
+                    format!("{e:?} is not an event name"),
+                    Some("use workflow event names such as pull_request or push".into()),
+                ));
+            }
+            s.context_events = events;
+        }
+        s.external_contexts = cfg.list("gates.external_contexts");
         Ok(s)
     }
 }

@@ -441,6 +441,20 @@ impl Ledger {
         store::unresolved_effects(&mut conn, command, repo, branch, except).await
     }
 
+    /// The newest `limit` committed effects of `kinds` by runs of `command` on
+    /// `repo`/`branch`, newest first.
+    pub async fn recent_effects(
+        &self,
+        command: &str,
+        repo: &str,
+        branch: &str,
+        kinds: &[EffectKind],
+        limit: u32,
+    ) -> LedgerResult<Vec<EffectRecord>> {
+        let mut conn = self.conn().await?;
+        store::recent_effects(&mut conn, command, repo, branch, kinds, limit).await
+    }
+
     /// One run, with the derived state when unfinished.
     pub async fn run(&self, run_id: &str) -> LedgerResult<Option<RunRecord>> {
         let mut conn = self.conn().await?;

@@ -326,6 +326,42 @@ pub(crate) async fn unresolved_effects(
     rows.iter().map(effect_from_row).collect()
 }
 
+/// The newest `limit` committed effects of `kinds` by runs of `command` on `repo`/`branch`,
+/// newest first (the queue page's recent activity).
+pub(crate) async fn recent_effects(
+    conn: &mut AnyConnection,
+    command: &str,
+    repo: &str,
+    branch: &str,
+    kinds: &[EffectKind],
+    limit: u32,
+) -> LedgerResult<Vec<EffectRecord>> {
+    if kinds.is_empty() {
+        return Ok(Vec::new());
+    }
+    // The kinds are the enum's own constant texts, never input.
+    let kind_list = kinds
+        .iter()
+        .map(|k| format!("'{}'", k.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "SELECT {} FROM effects WHERE outcome = 'committed' AND kind IN ({kind_list}) AND run_id IN \
+         (SELECT id FROM runs WHERE command = $1 AND repo = $2 AND branch = $3 AND dry_run = 0) \
+         ORDER BY outcome_at DESC, id DESC LIMIT $4",
+        eff_cols!()
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(command)
+        .bind(repo)
+        .bind(branch)
+        .bind(i64::from(limit))
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(LedgerError::db("read recent effects"))?;
+    rows.iter().map(effect_from_row).collect()
+}
+
 pub(crate) async fn list_runs(
     conn: &mut AnyConnection,
     limit: u32,

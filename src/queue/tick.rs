@@ -37,12 +37,17 @@ pub fn comment_marker(key: &str) -> String {
 /// it waits for, e.g. `2 of 5 · waiting for CI / test (pull_request) (pending)`. At most 140
 /// characters (GitHub's limit) once posted.
 pub fn queue_line(position: usize, total: usize, d: &Decision, branch: &str) -> String {
+    format!("{position} of {total} · {}", waits_for(d, branch))
+}
+
+/// The one thing a candidate decided as `d` waits for, in a few words.
+pub fn waits_for(d: &Decision, branch: &str) -> String {
     let first = |v: &[(String, String)]| {
         v.first()
             .map(|(c, s)| format!("{c} ({s})"))
             .unwrap_or_default()
     };
-    let what = match &d.reason {
+    match &d.reason {
         Reason::Ready { .. } => "ready (next)".to_string(),
         Reason::Behind => format!("behind {branch}: waiting for an update"),
         Reason::RequiredNotGreen { contexts } => format!("waiting for {}", first(contexts)),
@@ -56,8 +61,7 @@ pub fn queue_line(position: usize, total: usize, d: &Decision, branch: &str) -> 
         Reason::MergeabilityUnknown => "waiting for the forge's mergeability check".to_string(),
         Reason::Conflicts => format!("conflicts with {branch}"),
         other => other.text(),
-    };
-    format!("{position} of {total} · {what}")
+    }
 }
 
 /// The ledger's command name for a tick's runs.
@@ -197,6 +201,15 @@ pub struct TickReport {
     pub approvals: BTreeMap<u64, usize>,
     /// Why each PR carrying the hold label was held (from the ledger, or the hold comment).
     pub held: BTreeMap<u64, String>,
+    /// Title and link of every open PR listed.
+    pub prs: BTreeMap<u64, PrSummary>,
+}
+
+/// What the reports show of a PR besides its decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PrSummary {
+    pub title: String,
+    pub url: Option<String>,
 }
 
 impl TickReport {
@@ -1006,16 +1019,24 @@ impl<F: Forge> Tick<'_, F> {
     pub async fn run(&self) -> Result<TickReport> {
         let s = self.settings;
         let f = self.forge;
-        let protection = f.protection(&s.branch).await.map_err(|e| Error::ForgeCtx {
-            context: format!(
-                "queue held: cannot read the branch protection of {}",
-                s.branch
-            ),
-            err: Box::new(e),
-            hint: Some(
-                "the queue never merges without the required contexts; check the token's access"
-                    .into(),
-            ),
+        let protection = f.protection(&s.branch).await.map_err(|e| {
+            let hint = match e.status() {
+                Some(401) => "the forge rejected the token; the queue never merges without reading the required contexts".to_string(),
+                Some(403) => "the token may not read the branch protection; the queue never merges without the required contexts".to_string(),
+                Some(404) => format!(
+                    "the repository or the branch {} does not exist, or the token cannot see it: check --repo and --branch",
+                    s.branch
+                ),
+                _ => "the queue never merges without the required contexts; the next tick tries again".to_string(),
+            };
+            Error::ForgeCtx {
+                context: format!(
+                    "queue held: cannot read the branch protection of {}",
+                    s.branch
+                ),
+                err: Box::new(e),
+                hint: Some(hint),
+            }
         })?;
         let policy = build_policy(f.kind(), &protection, s)?;
         github_rules::check_config(&protection, s.merge_method)?;
@@ -1032,6 +1053,7 @@ impl<F: Forge> Tick<'_, F> {
             branch: s.branch.clone(),
             approvals: BTreeMap::new(),
             held: BTreeMap::new(),
+            prs: BTreeMap::new(),
         };
         if let (_, Some(note)) =
             github_rules::required_approvals(&protection, s.required_approvals_fallback)
@@ -1065,6 +1087,15 @@ impl<F: Forge> Tick<'_, F> {
         }
 
         let open = f.open_pulls().await?;
+        for pr in &open {
+            report.prs.insert(
+                pr.number.0,
+                PrSummary {
+                    title: pr.title.clone(),
+                    url: pr.url.clone(),
+                },
+            );
+        }
         let mut candidates = Vec::new();
         let mut skips = Vec::new();
         for pr in &open {
@@ -1427,10 +1458,25 @@ impl<F: Forge> Tick<'_, F> {
                 reason: Reason::Behind,
                 ..d.clone()
             };
-            match self
-                .update(report, policy, &d, c, decision_ids[i].as_deref())
+            // Its own decision (superseding the one made before the merge), so the ledger
+            // says why this PR was updated.
+            let did = self
+                .record_decision(
+                    policy,
+                    &d,
+                    Some(c),
+                    None,
+                    Some((
+                        "behind",
+                        format!(
+                            "after merging #{merged}, brought up to date with {} so it can merge next",
+                            self.settings.branch
+                        ),
+                    )),
+                )
                 .await?
-            {
+                .or_else(|| decision_ids[i].clone());
+            match self.update(report, policy, &d, c, did.as_deref()).await? {
                 UpdateResult::Updated => {
                     report.notes.push(format!(
                         "after merging #{merged}, updated #{} (the oldest behind PR that could merge) to {} at {}",

@@ -3,6 +3,11 @@
 //! (inclusive, comments count) to an issue that exists, is open and is at most
 //! `gates.coe_max_age_days` whole days old. Close or renew the tracker, or the mask goes.
 //!
+//! Only one reference is the tracker (SPEC §9): the first tracker-shaped reference on the
+//! directive's line, else on the lines above it (nearest first), else below it — so a
+//! comment citing history ("was #3089, see RFC #219") next to a live tracker is prose,
+//! and only the tracker is read from the forge.
+//!
 //! "True" is what the original counted: a YAML 1.1 boolean true (plain `true`, `yes`,
 //! `on`…) or the quoted string `"true"` (trimmed, any case; a quoted `"yes"` is a string).
 //! References: `#123` (this repository), `owner/repo#123`, and `PREFIX#123` for prefixes
@@ -18,7 +23,7 @@ use regex::Regex;
 
 use crate::forge::ForgeKind;
 use crate::gates::{Context, Finding, GateSettings, IssueLookup, Out, Rule, RuleInfo, Severity};
-use crate::workflow::{Job, Workflow};
+use crate::workflow::{Job, Workflow, comment_of};
 
 pub static INFO: RuleInfo = RuleInfo {
     id: "coe-tracking",
@@ -36,6 +41,12 @@ static REFERENCE: LazyLock<Option<Regex>> = LazyLock::new(|| {
     .ok()
 });
 
+/// Words that make the bare `#N` right after them a tracker: `tracker #12`,
+/// `tracked in #12`, `tracking: #12`, `issue #12`, `bug #12`.
+static KEYWORD_BEFORE: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(?:tracker|tracking|tracked\s+(?:in|by|at)|issue|bug)\s*[:=]?\s*$").ok()
+});
+
 /// A tracker reference as written, and the issue it names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrackerRef {
@@ -43,52 +54,95 @@ pub struct TrackerRef {
     /// `owner/repo`, or `None` when a bare `#N` has no repository to resolve against.
     pub repo: Option<String>,
     pub number: u64,
+    /// The 1-based line the reference is on.
+    pub line: u32,
 }
 
-/// References on the lines around a `continue-on-error` directive.
-pub fn references(
+/// The window's lines in the order they are searched for the tracker: the directive's own
+/// line, then the lines above it nearest first, then the lines below it nearest first.
+pub fn window(line: u32) -> Vec<u32> {
+    let mut out = vec![line];
+    out.extend(
+        (1..=WINDOW)
+            .filter_map(|d| line.checked_sub(d))
+            .filter(|l| *l >= 1),
+    );
+    out.extend((1..=WINDOW).map(|d| line.saturating_add(d)));
+    out
+}
+
+/// How far the window reaches above and below the directive.
+pub const WINDOW: u32 = 2;
+
+/// The tracker-shaped references on one line, left to right (SPEC §9 "the tracker"):
+/// `owner/repo#N` and `PREFIX#N` with a prefix of `gates.coe_trackers` anywhere on the
+/// line; a bare `#N` only inside a YAML comment, and only where it opens the comment
+/// (`# #12 flaky`, `#12`) or follows a tracker word (`tracker`, `tracking`,
+/// `tracked in/by/at`, `issue`, `bug`, optionally with `:`). Anything else — `was #3089`,
+/// `see RFC #219`, `foo#9` with an unknown prefix — is prose, not a tracker.
+pub fn tracker_refs(
+    text: &str,
+    ln: u32,
+    settings: &GateSettings,
+    repo: Option<&str>,
+) -> Vec<TrackerRef> {
+    let Some(re) = REFERENCE.as_ref() else {
+        return Vec::new();
+    };
+    // Byte offset of the `#` that opens the line's comment, if any.
+    let comment_hash = comment_of(text).map(|c| text.len() - c.len() - 1);
+    let mut out = Vec::new();
+    for c in re.captures_iter(text) {
+        let Some(whole) = c.get(0) else { continue };
+        let Some(number) = c.name("num").and_then(|m| m.as_str().parse().ok()) else {
+            continue;
+        };
+        let resolved = if let Some(slug) = c.name("slug") {
+            Some(slug.as_str().to_string())
+        } else if let Some(prefix) = c.name("prefix") {
+            match settings.coe_trackers.get(prefix.as_str()) {
+                Some(r) => Some(r.clone()),
+                // An unknown word before `#` is not a tracker reference.
+                None => continue,
+            }
+        } else {
+            let Some(hash) = comment_hash else { continue };
+            let at = whole.start();
+            let opens = at == hash
+                || (at > hash && text.get(hash + 1..at).is_some_and(|s| s.trim().is_empty()));
+            let after_word = at > hash
+                && text
+                    .get(hash + 1..at)
+                    .is_some_and(|s| KEYWORD_BEFORE.as_ref().is_some_and(|k| k.is_match(s)));
+            if !(opens || after_word) {
+                continue;
+            }
+            repo.map(str::to_string)
+        };
+        out.push(TrackerRef {
+            text: whole.as_str().to_string(),
+            repo: resolved,
+            number,
+            line: ln,
+        });
+    }
+    out
+}
+
+/// The tracker of a job's `continue-on-error` directive: the first tracker-shaped
+/// reference ([`tracker_refs`]) in the [`window`]'s search order. Only this reference is
+/// checked; other references nearby (history, RFCs) are prose.
+pub fn tracker(
     wf: &Workflow,
     job: &Job,
     settings: &GateSettings,
     repo: Option<&str>,
-) -> Vec<TrackerRef> {
-    let Some(coe) = &job.continue_on_error else {
-        return Vec::new();
-    };
-    let Some(re) = REFERENCE.as_ref() else {
-        return Vec::new();
-    };
-    let line = coe.key_pos.line;
-    let mut out = Vec::new();
-    for ln in line.saturating_sub(2).max(1)..=line.saturating_add(2) {
-        let Some(text) = wf.line(ln) else { continue };
-        for c in re.captures_iter(text) {
-            let Some(number) = c.name("num").and_then(|m| m.as_str().parse().ok()) else {
-                continue;
-            };
-            let whole = c.get(0).map_or("", |m| m.as_str()).to_string();
-            let repo = if let Some(slug) = c.name("slug") {
-                Some(slug.as_str().to_string())
-            } else if let Some(prefix) = c.name("prefix") {
-                match settings.coe_trackers.get(prefix.as_str()) {
-                    Some(r) => Some(r.clone()),
-                    // An unknown word before `#` is not a tracker reference.
-                    None => continue,
-                }
-            } else {
-                repo.map(str::to_string)
-            };
-            let r = TrackerRef {
-                text: whole,
-                repo,
-                number,
-            };
-            if !out.contains(&r) {
-                out.push(r);
-            }
-        }
-    }
-    out
+) -> Option<TrackerRef> {
+    let coe = job.continue_on_error.as_ref()?;
+    window(coe.key_pos.line).into_iter().find_map(|ln| {
+        let text = wf.line(ln)?;
+        tracker_refs(text, ln, settings, repo).into_iter().next()
+    })
 }
 
 /// Jobs whose `continue-on-error` counts as true.
@@ -109,10 +163,13 @@ pub fn wanted(
     let mut out = BTreeSet::new();
     for wf in files.iter().filter(|w| w.error.is_none()) {
         for job in masked_jobs(wf) {
-            for r in references(wf, job, settings, repo) {
-                if let Some(repo) = r.repo {
-                    out.insert((repo, r.number));
-                }
+            if let Some(TrackerRef {
+                repo: Some(repo),
+                number,
+                ..
+            }) = tracker(wf, job, settings, repo)
+            {
+                out.insert((repo, number));
             }
         }
     }
@@ -149,8 +206,7 @@ impl Rule for CoeTracking {
                     continue;
                 };
                 let pos = coe.key_pos;
-                let refs = references(wf, job, cx.settings, cx.env.repo.as_deref());
-                if refs.is_empty() {
+                let Some(r) = tracker(wf, job, cx.settings, cx.env.repo.as_deref()) else {
                     let mut forms = vec!["#123".to_string(), "owner/repo#123".to_string()];
                     forms.extend(cx.settings.coe_trackers.keys().map(|p| format!("{p}#123")));
                     out.findings.push(Finding::new(
@@ -158,14 +214,14 @@ impl Rule for CoeTracking {
                         wf,
                         pos,
                         format!(
-                            "job `{}` has `continue-on-error: {}` at line {} with no tracker reference ({}) within 2 lines",
+                            "job `{}` has `continue-on-error: {}` at line {} with no tracker reference ({}) within 2 lines (a bare #N counts only at the start of a comment or after `tracker`/`tracked in`/`issue`)",
                             job.key.value, coe.raw, pos.line, forms.join(", ")
                         ),
                         "open an issue for the failure being masked and reference it in a comment on the same line, e.g. `continue-on-error: true  # #123 flaky upload`",
                     ));
                     continue;
-                }
-                for r in refs {
+                };
+                {
                     let f = |msg: String, fix: &str| Finding::new(&INFO, wf, pos, msg, fix);
                     let Some(repo) = &r.repo else {
                         out.findings.push(

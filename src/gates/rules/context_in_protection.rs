@@ -16,7 +16,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use super::required_no_paths::ContextPattern;
-use crate::gates::{Context, Finding, Out, Rule, RuleInfo, Severity};
+use crate::gates::{Context, Finding, Out, Rule, RuleInfo, Severity, file_label};
 use crate::workflow::{Job, Pos, Workflow, comment_of};
 
 pub static INFO: RuleInfo = RuleInfo {
@@ -91,8 +91,16 @@ impl Rule for ContextInProtection {
 
     fn check(&self, cx: &Context<'_>, out: &mut Out) {
         let base: Option<BTreeSet<String>> = cx.env.base.as_ref().map(|b| {
+            // Files the change does not touch are their own base.
+            let unchanged = cx.env.base_changed.as_ref().map(|changed| {
+                cx.files
+                    .iter()
+                    .copied()
+                    .filter(|w| !changed.contains(&file_label(w)))
+            });
             b.iter()
                 .filter(|w| w.error.is_none())
+                .chain(unchanged.into_iter().flatten())
                 .flat_map(|w| w.emitted_contexts().into_iter().map(|c| c.0))
                 .collect()
         });

@@ -3,8 +3,11 @@
 //! When curl fails it has already printed a status code (`000` on a transport error, or
 //! the real code with `--fail`), and the fallback appends another `000`: the variable ends
 //! up `000000` or `404000`, which no `[ "$code" = 200 ]` check expects. The scan runs over
-//! the raw file with bash line continuations collapsed (a `\` at a line end joins the next
-//! line), and reports the position of the `$(` in the original text.
+//! shell only: every step's `run:` script of every job, and the `run:` of a composite
+//! action's steps (`runs.steps[].run` of an `action.yml`), with bash line continuations
+//! collapsed (a `\` at a line end joins the next line). A YAML comment that quotes the
+//! pattern is not a script (the original scanned the raw file and so flagged its own
+//! workflow's comments). The finding is at the `$(` in the file.
 
 use std::sync::LazyLock;
 
@@ -74,7 +77,75 @@ fn source_offset(map: &[(usize, usize)], offset: usize) -> usize {
         .map_or(0, |&(o, src)| src + (offset - o))
 }
 
-/// Every polluting site in a workflow: position and the collapsed snippet (≤ 160 chars).
+/// The shell scripts of a file: each job step's `run`, and each composite action step's
+/// `run` (`runs.steps[].run`), as (script, position of its value).
+pub fn scripts(wf: &Workflow) -> Vec<(&str, Pos)> {
+    let mut out: Vec<(&str, Pos)> = wf
+        .jobs
+        .iter()
+        .flat_map(|j| j.steps.iter())
+        .filter_map(|st| st.run.as_ref().map(|r| (r.value.as_str(), r.pos)))
+        .collect();
+    if let Some(steps) = wf
+        .root
+        .as_ref()
+        .and_then(|r| r.get("runs"))
+        .and_then(|r| r.get("steps"))
+    {
+        for st in steps.items() {
+            if let Some(run) = st.get("run")
+                && let Some(text) = run.str()
+            {
+                out.push((text, run.pos));
+            }
+        }
+    }
+    out
+}
+
+/// Where in the file a script's byte `offset` is: the script's text from there to the end
+/// of its line (or, failing that, its first 16 bytes) is searched in the file's lines from
+/// `after` on (the script's own line, or just after the previous site); when the text is
+/// not in the file verbatim (a quoted scalar with escapes, a folded one), the script's own
+/// position.
+fn locate(wf: &Workflow, script: &str, start: Pos, offset: usize, after: Pos) -> Pos {
+    let rest = script.get(offset..).unwrap_or("");
+    let line = rest.split('\n').next().unwrap_or("").trim_end();
+    let mut short = line.len().min(16);
+    while !line.is_char_boundary(short) {
+        short -= 1;
+    }
+    for fragment in [line, &line[..short]] {
+        if fragment.is_empty() {
+            continue;
+        }
+        let mut n = after.line.max(start.line);
+        while let Some(text) = wf.line(n) {
+            let from = if n == after.line {
+                text.char_indices()
+                    .nth(usize::try_from(after.col).unwrap_or(usize::MAX))
+                    .map_or(text.len(), |(i, _)| i)
+            } else {
+                0
+            };
+            if let Some(i) = text.get(from..).and_then(|t| t.find(fragment)) {
+                let col = text[..from + i].chars().count() + 1;
+                return Pos {
+                    line: n,
+                    col: u32::try_from(col).unwrap_or(u32::MAX),
+                };
+            }
+            n = n.saturating_add(1);
+            if n == u32::MAX {
+                break;
+            }
+        }
+    }
+    start
+}
+
+/// Every polluting site in a workflow's scripts: position and the collapsed snippet
+/// (≤ 160 chars).
 pub fn sites(wf: &Workflow) -> Vec<(Pos, String)> {
     let Some(re) = PATTERN.as_ref() else {
         return Vec::new();
@@ -84,10 +155,22 @@ pub fn sites(wf: &Workflow) -> Vec<(Pos, String)> {
     if !(wf.text.contains("%{http_code}") && wf.text.contains("curl")) {
         return Vec::new();
     }
-    let (collapsed, map) = collapse(&wf.text);
-    re.find_iter(&collapsed)
-        .map(|m| {
+    let mut out = Vec::new();
+    for (script, start) in scripts(wf) {
+        if !(script.contains("%{http_code}") && script.contains("curl")) {
+            continue;
+        }
+        let (collapsed, map) = collapse(script);
+        let mut after = Pos {
+            line: start.line,
+            col: 0,
+        };
+        for m in re.find_iter(&collapsed) {
             let offset = source_offset(&map, m.start());
+            let pos = locate(wf, script, start, offset, after);
+            if pos != start {
+                after = pos;
+            }
             let snippet: String = m
                 .as_str()
                 .split_whitespace()
@@ -96,9 +179,10 @@ pub fn sites(wf: &Workflow) -> Vec<(Pos, String)> {
                 .chars()
                 .take(160)
                 .collect();
-            (wf.pos_at(offset), snippet)
-        })
-        .collect()
+            out.push((pos, snippet));
+        }
+    }
+    out
 }
 
 impl Rule for CurlStatusCapture {

@@ -1,6 +1,7 @@
 //! The rules, one per file. Order here is the order they run and are listed in SARIF.
 
 pub mod coe_tracking;
+pub mod context_emitted;
 pub mod context_in_protection;
 pub mod curl_status_capture;
 pub mod gitea_compat;
@@ -9,12 +10,13 @@ pub mod runs_on_pinned;
 
 use super::{Rule, RuleInfo, YAML_SYNTAX};
 
-static ALL: [&dyn Rule; 6] = [
+static ALL: [&dyn Rule; 7] = [
     &curl_status_capture::CurlStatusCapture,
     &runs_on_pinned::RunsOnPinned,
     &gitea_compat::GiteaCompat,
     &required_no_paths::RequiredNoPaths,
     &context_in_protection::ContextInProtection,
+    &context_emitted::ContextEmitted,
     &coe_tracking::CoeTracking,
 ];
 

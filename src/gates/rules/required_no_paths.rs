@@ -4,16 +4,25 @@
 //! the PR can never merge.
 //!
 //! Required contexts come from [`crate::gates::LintEnv::required_contexts`] (branch
-//! protection, `--required-contexts`, or `gates.required_contexts`). A literal context
-//! selects the workflow that posts it (or, as in the original, whose name is the context's
-//! workflow part); a glob — `*` above all — selects every workflow that posts a matching
-//! context. `*` therefore means "every posted context is required", not "nothing" (the
-//! original's defect).
+//! protection, `--required-contexts`, or `gates.required_contexts`).
+//!
+//! - A literal context selects the workflow that posts it (or, as in the original, whose
+//!   name is the context's workflow part); any `paths`/`paths-ignore` filter of that
+//!   workflow is a finding.
+//! - A glob — `*` above all — is read the way the queue reads it (SPEC §8): satisfied when
+//!   at least one context matches and every match is green. A path-filtered workflow that
+//!   does not run then strands nothing, as long as some workflow that always runs on the
+//!   PR's event (no path filter on that event) posts a match. The findings are the
+//!   path-filtered workflows posting a match of a pattern that *only* path-filtered
+//!   workflows match: a PR touching none of their paths has no match at all and waits
+//!   forever. (The original resolved nothing for `*`; the previous reading here flagged
+//!   every path filter in the repository.)
 
 use std::collections::BTreeSet;
 
+use crate::gates::contexts::{self, Naming};
 use crate::gates::{Context, Finding, Out, Rule, RuleInfo, Severity, file_label};
-use crate::workflow::{Filter, Workflow, parse_context};
+use crate::workflow::{Filter, Workflow, context_event, parse_context};
 
 pub static INFO: RuleInfo = RuleInfo {
     id: "required-no-paths",
@@ -54,6 +63,16 @@ impl<'a> ContextPattern<'a> {
         }
     }
 
+    /// The pattern as written.
+    pub fn text(&self) -> &'a str {
+        self.text
+    }
+
+    /// Whether the pattern is a glob (as opposed to one exact context).
+    pub fn is_glob(&self) -> bool {
+        is_glob(self.text)
+    }
+
     pub fn matches(&self, context: &str) -> bool {
         self.text == context || self.glob.as_ref().is_some_and(|g| g.is_match(context))
     }
@@ -82,33 +101,43 @@ pub fn path_filters(wf: &Workflow) -> Vec<(String, &Filter)> {
     out
 }
 
-/// The indexes of the workflows that post a required context, plus notes for entries
-/// that select nothing.
+/// The indexes of the workflows that post a required literal context (on any event the
+/// workflow runs on, named the way `naming` names them), plus notes for entries that select
+/// nothing. Globs are skipped here (see [`stranding_globs`]).
 pub fn required_workflows(
     files: &[&Workflow],
     required: &[String],
 ) -> (BTreeSet<usize>, Vec<String>) {
+    required_workflows_named(files, required, Naming::Gitea)
+}
+
+fn all_events(files: &[&Workflow]) -> Vec<String> {
+    let mut events: Vec<String> = files
+        .iter()
+        .flat_map(|w| w.on.iter().flat_map(|t| t.events.iter()))
+        .map(|t| context_event(&t.event).unwrap_or(&t.event).to_string())
+        .collect();
+    events.sort();
+    events.dedup();
+    events
+}
+
+pub fn required_workflows_named(
+    files: &[&Workflow],
+    required: &[String],
+    naming: Naming,
+) -> (BTreeSet<usize>, Vec<String>) {
     let mut hit = BTreeSet::new();
     let mut notes = Vec::new();
-    let emitted: Vec<Vec<String>> = files
-        .iter()
-        .map(|w| w.emitted_contexts().into_iter().map(|c| c.0).collect())
-        .collect();
-    for pattern in required {
-        let compiled = ContextPattern::new(pattern);
-        let mut matched = false;
-        for (i, ctxs) in emitted.iter().enumerate() {
-            if ctxs.iter().any(|c| compiled.matches(c)) {
-                hit.insert(i);
-                matched = true;
-            }
-        }
-        if matched || is_glob(pattern) {
-            if !matched {
-                notes.push(format!(
-                    "required-no-paths: the protection pattern {pattern:?} matches no context these workflows post"
-                ));
-            }
+    let posted = contexts::posted(files, naming, &all_events(files));
+    for pattern in required.iter().filter(|p| !is_glob(p)) {
+        let by_context: Vec<usize> = posted
+            .iter()
+            .filter(|p| !p.unresolved && &p.context == pattern)
+            .map(|p| p.file)
+            .collect();
+        if !by_context.is_empty() {
+            hit.extend(by_context);
             continue;
         }
         match parse_context(pattern) {
@@ -124,7 +153,7 @@ pub fn required_workflows(
                     .collect();
                 if by_name.is_empty() {
                     notes.push(format!(
-                        "required-no-paths: no workflow here has `name: {wf_name}` (required context {pattern:?}); an orphaned required context is a separate problem"
+                        "required-no-paths: no workflow here has `name: {wf_name}` (required context {pattern:?}); a required context nobody posts is `context-emitted`'s finding"
                     ));
                 }
                 hit.extend(by_name);
@@ -132,6 +161,46 @@ pub fn required_workflows(
         }
     }
     (hit, notes)
+}
+
+/// A glob, an event, and the path-filtered workflows that alone post its matches there.
+pub type Stranding = (String, String, BTreeSet<usize>);
+
+/// For each glob pattern that only path-filtered workflows can match on one of the
+/// queue's `events`: the pattern, the event, and the indexes of those workflows. Patterns
+/// that nothing matches yield a note instead (`context-emitted` reports them).
+pub fn stranding_globs(
+    files: &[&Workflow],
+    required: &[String],
+    naming: Naming,
+    events: &[String],
+) -> (Vec<Stranding>, Vec<String>) {
+    let posted = contexts::posted(files, naming, events);
+    let mut out = Vec::new();
+    let mut notes = Vec::new();
+    for pattern in required.iter().filter(|p| is_glob(p)) {
+        let compiled = ContextPattern::new(pattern);
+        for event in events {
+            let on_event: Vec<_> = posted.iter().filter(|p| &p.event == event).collect();
+            let sure: Vec<_> = on_event
+                .iter()
+                .filter(|p| p.matches(&compiled) == Some(true))
+                .collect();
+            if sure.iter().any(|p| !p.filtered) {
+                continue;
+            }
+            let filtered: BTreeSet<usize> =
+                sure.iter().filter(|p| p.filtered).map(|p| p.file).collect();
+            if filtered.is_empty() {
+                notes.push(format!(
+                    "required-no-paths: the protection pattern {pattern:?} matches no context these workflows post on `{event}`"
+                ));
+                continue;
+            }
+            out.push((pattern.clone(), event.clone(), filtered));
+        }
+    }
+    (out, notes)
 }
 
 impl Rule for RequiredNoPaths {
@@ -153,7 +222,8 @@ impl Rule for RequiredNoPaths {
             ));
             return;
         }
-        let (hit, notes) = required_workflows(cx.files, required);
+        let naming = Naming::of(cx.env.forge);
+        let (hit, notes) = required_workflows_named(cx.files, required, naming);
         out.notes.extend(notes);
         for i in hit {
             let Some(wf) = cx.files.get(i) else { continue };
@@ -171,6 +241,30 @@ impl Rule for RequiredNoPaths {
                     ),
                     "remove the filter and decide inside the job instead (a first step that checks the changed paths and exits 0 early)",
                 ));
+            }
+        }
+        let (stranding, notes) =
+            stranding_globs(cx.files, required, naming, &cx.settings.context_events);
+        out.notes.extend(notes);
+        for (pattern, event, files) in stranding {
+            for i in files {
+                let Some(wf) = cx.files.get(i) else { continue };
+                for (path, f) in path_filters(wf) {
+                    let values: Vec<&str> = f.values.iter().map(|v| v.value.as_str()).collect();
+                    out.findings.push(Finding::new(
+                        &INFO,
+                        wf,
+                        f.pos,
+                        format!(
+                            "required pattern {pattern:?} ({}) is matched on `{event}` only by path-filtered workflows; '{}' ({}) has a `{path}` filter [{}]: a PR that changes none of their paths has no match at all and waits forever",
+                            cx.env.required_source,
+                            wf.display_name(),
+                            file_label(wf),
+                            values.join(", ")
+                        ),
+                        format!("remove the filter, or let a workflow that always runs on `{event}` post a context matching {pattern:?} (e.g. an unfiltered summary job)"),
+                    ));
+                }
             }
         }
     }

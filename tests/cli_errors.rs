@@ -1,0 +1,214 @@
+//! Errors that point the right way (issue 14): no token, the wrong forge kind, a 404 on the
+//! repository, JSON errors on stdout, a closed pipe under `ledger export`, no colour codes
+//! on a stderr that is not a terminal. Through the real binary against the simulator.
+
+mod common;
+
+use std::process::Output;
+
+use common::*;
+use mergeward::forge::ForgeKind;
+use mergeward::sim::{ProtectionSpec, Sim};
+use serde_json::Value;
+
+async fn run(args: Vec<String>, envs: Vec<(&'static str, String)>) -> Output {
+    tokio::task::spawn_blocking(move || {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_mergeward"));
+        cmd.env_clear()
+            .args(&args)
+            .current_dir(std::env::temp_dir());
+        for (k, v) in envs {
+            cmd.env(k, v);
+        }
+        cmd.output().expect("spawn mergeward")
+    })
+    .await
+    .expect("join")
+}
+
+fn args(sim: &Sim, forge: &str, cmd: &[&str], ledger: &std::path::Path) -> Vec<String> {
+    let mut v: Vec<String> = cmd.iter().map(|s| s.to_string()).collect();
+    v.extend(
+        [
+            "--forge",
+            forge,
+            "--url",
+            &sim.url(),
+            "--repo",
+            REPO,
+            "--branch",
+            "main",
+            "--ledger",
+            &ledger.display().to_string(),
+        ]
+        .iter()
+        .map(|s| s.to_string()),
+    );
+    v
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_token_says_which_variables_to_set() {
+    for kind in FLAVORS {
+        let sim = Sim::start(
+            base(kind).protect(ProtectionSpec::new("main").contexts(&["CI"]).approvals(1)),
+        )
+        .await
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let o = run(
+            args(
+                &sim,
+                kind.as_str(),
+                &["queue", "tick", "--format", "text"],
+                &dir.path().join("l.db"),
+            ),
+            vec![],
+        )
+        .await;
+        let e = stderr(&o);
+        assert_ne!(o.status.code(), Some(0), "{kind}: {e}");
+        assert!(
+            e.contains("no token: set MERGEWARD_TOKEN (or GITEA_TOKEN / GITHUB_TOKEN), or pass --token-file PATH"),
+            "{kind}: {e}"
+        );
+        assert!(!e.contains("rejected the token"), "{kind}: {e}");
+        sim.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forge_github_against_a_gitea_server_suggests_forge_gitea() {
+    let sim = Sim::start(base(ForgeKind::Gitea)).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let o = run(
+        args(
+            &sim,
+            "github",
+            &["forge", "check", "--format", "text"],
+            &dir.path().join("l.db"),
+        ),
+        vec![("GITHUB_TOKEN", TOKEN.to_string())],
+    )
+    .await;
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(4), "{e}");
+    assert!(e.contains("this server does not look like GitHub"), "{e}");
+    assert!(e.contains("try --forge gitea"), "{e}");
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_repository_is_not_a_token_problem() {
+    let sim = Sim::start(base(ForgeKind::Gitea)).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = args(&sim, "gitea", &["queue", "tick"], &dir.path().join("l.db"));
+    let i = a.iter().position(|x| x == REPO).unwrap();
+    a[i] = "acme/nothing-here".into();
+    let o = run(a, vec![("GITEA_TOKEN", TOKEN.to_string())]).await;
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(4), "{e}");
+    assert!(e.contains("check --repo and --branch"), "{e}");
+    assert!(
+        !e.contains("rejected the token") && !e.contains("lacks a permission"),
+        "a 404 is not blamed on the token: {e}"
+    );
+    // On a pipe the output is JSON: the error is a JSON object on stdout too.
+    let v: Value = serde_json::from_slice(&o.stdout).expect("JSON on stdout");
+    assert_eq!(v["exit_label"], "not_found", "{v}");
+    assert_eq!(v["exit_code"], 4, "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("acme/nothing-here"),
+        "{v}"
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stderr_carries_no_colour_codes_when_it_is_not_a_terminal() {
+    // Protection that lists the queue's own context: the tick warns about it on stderr, a
+    // line that is coloured on a terminal.
+    let sim = Sim::start(
+        base(ForgeKind::Gitea).protect(
+            ProtectionSpec::new("main")
+                .contexts(&["CI", "mergeward/queue"])
+                .approvals(1),
+        ),
+    )
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let o = run(
+        args(
+            &sim,
+            "gitea",
+            &["queue", "status"],
+            &dir.path().join("l.db"),
+        ),
+        vec![("GITEA_TOKEN", TOKEN.to_string())],
+    )
+    .await;
+    let e = stderr(&o);
+    assert!(!e.is_empty(), "some log lines are expected");
+    assert!(!e.contains('\u{1b}'), "no ANSI escape on a pipe: {e:?}");
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ledger_export_into_a_closed_pipe_exits_0() {
+    // A ledger larger than a pipe's buffer, so the writer meets the closed pipe.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.db");
+    {
+        let l = mergeward::ledger::Ledger::open(&path.display().to_string())
+            .await
+            .unwrap();
+        let run = l
+            .start_run(&mergeward::ledger::NewRun::new(
+                "queue tick",
+                "gitea",
+                REPO,
+                "main",
+            ))
+            .await
+            .unwrap();
+        let mut tx = l.tick().await.unwrap();
+        for n in 0..3000u64 {
+            let d = mergeward::ledger::NewDecision {
+                run_id: run.id.clone(),
+                subject: mergeward::ledger::pr_subject(n),
+                action: mergeward::ledger::Action::Wait,
+                reason_code: mergeward::ledger::ReasonCode::new("required_not_green").unwrap(),
+                reason_text: "required contexts not green: CI=pending (a long enough text to fill pipes quickly)".into(),
+                evidence: mergeward::ledger::Evidence::default(),
+                dry_run: false,
+            };
+            tx.record_decision(&d).await.unwrap();
+        }
+        tx.commit().await.unwrap();
+        l.close().await;
+    }
+    let mw = env!("CARGO_BIN_EXE_mergeward");
+    let o = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("bash")
+            .arg("-c")
+            .arg(format!(
+                "'{mw}' ledger export --ledger '{}' | head -n 1 >/dev/null; echo \"${{PIPESTATUS[0]}}\"",
+                path.display()
+            ))
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let status = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(status.trim(), "0", "stderr: {}", stderr(&o));
+    assert!(!stderr(&o).contains("error"), "{}", stderr(&o));
+}

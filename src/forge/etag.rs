@@ -115,7 +115,10 @@ impl EtagCache {
             std::fs::create_dir_all(dir).map_err(err)?;
         }
         let json = serde_json::to_vec(&file).map_err(|e| e.to_string())?;
-        let tmp = self.path.with_extension("tmp");
+        // One temporary file per process: two runs saving at once never interleave.
+        let mut tmp_name = self.path.as_os_str().to_os_string();
+        tmp_name.push(format!(".{}.tmp", std::process::id()));
+        let tmp = PathBuf::from(tmp_name);
         {
             use std::io::Write;
             let mut opts = std::fs::OpenOptions::new();

@@ -370,6 +370,8 @@ impl Collected {
             "required_reviewers",
             // Requests a review; requires nothing.
             "automatic_copilot_code_review_enabled",
+            // Who may dismiss reviews: mergeward never dismisses one.
+            "dismissal_restriction",
         ];
         if let Some(obj) = params.as_object() {
             for (key, val) in obj {

@@ -482,6 +482,68 @@ pub const KEYS: &[KeyDef] = &[
     },
 ];
 
+/// The TOML spelling of a key's default (`None` when the key has no default).
+fn toml_default(d: &KeyDef) -> Option<String> {
+    let v = d.default?;
+    Some(match d.kind {
+        Kind::Bool | Kind::Int(_) => v.to_string(),
+        Kind::List => {
+            let items: Vec<String> = split_list(v)
+                .into_iter()
+                .map(|i| toml::Value::String(i).to_string())
+                .collect();
+            format!("[{}]", items.join(", "))
+        }
+        Kind::Str | Kind::Choice(_) => toml::Value::String(v.to_string()).to_string(),
+    })
+}
+
+/// A commented `.mergeward.toml` with every key of [`KEYS`]: its meaning, where else it can
+/// be set, and its default, commented out. `set` holds values written active instead
+/// (key, TOML string value), e.g. `forge.kind` from `mergeward init`. Generated from the
+/// key table, so the file never drifts from what mergeward reads.
+pub fn config_template(set: &[(&str, &str)]) -> String {
+    let mut out = String::from(
+        "# mergeward configuration (written by `mergeward init`).\n\
+         # Precedence: command-line flag > environment variable > this file > default.\n\
+         # Every key is listed with its default, commented out; uncomment to change it.\n\
+         # `mergeward config show` prints the effective value of each key and where it came from.\n",
+    );
+    let mut section = "";
+    for d in KEYS {
+        let Some((sec, name)) = d.key.split_once('.') else {
+            continue;
+        };
+        if sec != section {
+            out.push_str(&format!("\n[{sec}]\n"));
+            section = sec;
+        }
+        out.push_str(&format!("\n# {}\n", d.help));
+        let mut also: Vec<String> = Vec::new();
+        if let Some(f) = d.flag {
+            also.push(format!("flag {f}"));
+        }
+        if !d.envs.is_empty() {
+            also.push(format!("env {}", d.envs.join(", ")));
+        }
+        if !also.is_empty() {
+            out.push_str(&format!("# ({})\n", also.join("; ")));
+        }
+        if let Some((_, v)) = set.iter().find(|(k, _)| *k == d.key) {
+            out.push_str(&format!(
+                "{name} = {}\n",
+                toml::Value::String((*v).to_string())
+            ));
+            continue;
+        }
+        match toml_default(d) {
+            Some(v) => out.push_str(&format!("# {name} = {v}\n")),
+            None => out.push_str(&format!("# {name} =   (no default: unset)\n")),
+        }
+    }
+    out
+}
+
 /// A value as written in a source, before typing.
 #[derive(Debug, Clone, PartialEq)]
 enum Raw {
@@ -817,12 +879,20 @@ impl Config {
         };
         let mut settings = BTreeMap::new();
         for d in KEYS {
-            let found: Option<(Raw, Source)> = if let Some(v) = flag_value(d.key) {
+            // Set but empty (what `${{ vars.X }}` gives when X is unset) means unset for every
+            // string, list, number and choice key: the next source decides. A boolean set but
+            // empty stays a usage error (the original scripts read `AUTO_DISCOVER=""` as off;
+            // mergeward does not guess).
+            let present = |v: &String| !v.trim().is_empty() || d.kind == Kind::Bool;
+            let found: Option<(Raw, Source)> = if let Some(v) = flag_value(d.key).filter(present) {
                 Some((
                     Raw::Str(v),
                     Source::Flag(d.flag.unwrap_or(d.key).to_string()),
                 ))
-            } else if let Some((name, v)) = d.envs.iter().find_map(|n| env.var(n).map(|v| (*n, v)))
+            } else if let Some((name, v)) = d
+                .envs
+                .iter()
+                .find_map(|n| env.var(n).filter(present).map(|v| (*n, v)))
             {
                 Some((Raw::Str(v), Source::Env(name.to_string())))
             } else if let Some(raw) = from_file.get(d.key) {
@@ -1182,6 +1252,110 @@ mod tests {
         );
         let c = resolve(FlagValues::default(), &[("AUTO_DISCOVER", "off")], None).unwrap();
         assert_eq!(c.bool("queue.auto_discover"), Some(false));
+    }
+
+    /// Set but empty (`${{ vars.X }}` of an unset X) is unset for every key but booleans:
+    /// the next environment name, the file or the default decides, as if it were absent.
+    #[test]
+    fn empty_env_and_flag_values_mean_unset_for_every_non_boolean_key() {
+        let file = "[forge]\nrepo = \"file/repo\"\n";
+        let unset = resolve(FlagValues::default(), &[], Some(file)).unwrap();
+        for d in KEYS {
+            for name in d.envs {
+                for empty in ["", "  "] {
+                    let got = resolve(FlagValues::default(), &[(name, empty)], Some(file));
+                    if d.kind == Kind::Bool {
+                        let err = got.expect_err(name).to_string();
+                        assert!(err.contains(name) && err.contains("empty"), "{err}");
+                        continue;
+                    }
+                    let got = got.unwrap_or_else(|e| panic!("{name}={empty:?}: {e}"));
+                    let key_of = |c: &Config| {
+                        c.get(d.key)
+                            .map(|s| (s.value.clone(), std::mem::discriminant(&s.source)))
+                    };
+                    assert_eq!(key_of(&got), key_of(&unset), "{name}={empty:?}");
+                }
+            }
+        }
+        // The next name decides: MERGEWARD_BRANCH="" does not hide WATCH_BRANCH.
+        let c = resolve(
+            FlagValues::default(),
+            &[("MERGEWARD_BRANCH", ""), ("WATCH_BRANCH", "trunk")],
+            None,
+        )
+        .unwrap();
+        assert_eq!(c.branch(), "trunk");
+        // An empty list variable is the default, not an explicit empty list.
+        let c = resolve(FlagValues::default(), &[("OPT_OUT_LABELS", "")], None).unwrap();
+        assert_eq!(
+            c.list("queue.opt_out_labels"),
+            ["do-not-auto-merge", "wip", "draft"]
+        );
+        let c = resolve(
+            FlagValues::default(),
+            &[("MERGEWARD_GATES_REQUIRED_CONTEXTS", "")],
+            None,
+        )
+        .unwrap();
+        assert!(c.get("gates.required_contexts").is_none());
+        // An empty flag value is unset too.
+        let c = resolve(
+            FlagValues {
+                repo: Some(String::new()),
+                ..Default::default()
+            },
+            &[("REPO", "env/repo")],
+            None,
+        )
+        .unwrap();
+        assert_eq!(c.str("forge.repo"), Some("env/repo"));
+    }
+
+    /// The generated `.mergeward.toml` lists every key; with every default uncommented it
+    /// resolves to exactly the defaults.
+    #[test]
+    fn config_template_lists_every_key_with_its_default() {
+        let text = config_template(&[("forge.kind", "github")]);
+        for d in KEYS {
+            let name = d.key.split_once('.').map_or(d.key, |p| p.1);
+            assert!(
+                text.lines().any(|l| l.starts_with(&format!("# {name} = "))
+                    || l.starts_with(&format!("{name} = "))),
+                "{} missing",
+                d.key
+            );
+        }
+        let defaults = resolve(FlagValues::default(), &[], None).unwrap();
+        let written = resolve(FlagValues::default(), &[], Some(&text)).unwrap();
+        assert_eq!(written.str("forge.kind"), Some("github"));
+        let uncommented: String = text
+            .lines()
+            .map(|l| match l.strip_prefix("# ") {
+                Some(rest)
+                    if !rest.contains("(no default")
+                        && rest.split_once(" = ").is_some_and(|(k, _)| {
+                            k.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+                        }) =>
+                {
+                    rest
+                }
+                _ => l,
+            })
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let all = resolve(FlagValues::default(), &[], Some(&uncommented)).unwrap();
+        for d in KEYS {
+            if d.key == "forge.kind" {
+                continue;
+            }
+            assert_eq!(
+                all.get(d.key).map(|s| &s.value),
+                defaults.get(d.key).map(|s| &s.value),
+                "{}",
+                d.key
+            );
+        }
     }
 
     #[test]

@@ -212,3 +212,76 @@ async fn ledger_export_into_a_closed_pipe_exits_0() {
     assert_eq!(status.trim(), "0", "stderr: {}", stderr(&o));
     assert!(!stderr(&o).contains("error"), "{}", stderr(&o));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn config_show_lists_every_key_unset_ones_included() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = tokio::task::spawn_blocking({
+        let d = dir.path().to_path_buf();
+        move || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_mergeward"))
+                .env_clear()
+                .args(["config", "show", "--format", "json"])
+                .current_dir(d)
+                .output()
+                .unwrap()
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let values = v["values"].as_array().unwrap();
+    for d in mergeward::config::KEYS {
+        assert!(
+            values.iter().any(|x| x["key"] == d.key),
+            "{} is listed",
+            d.key
+        );
+    }
+    let url = values.iter().find(|x| x["key"] == "forge.url").unwrap();
+    assert_eq!(url["source"], "unset", "{url}");
+    assert!(url["value"].is_null());
+    let token = values.iter().find(|x| x["key"] == "forge.token").unwrap();
+    assert!(
+        token["help"].as_str().unwrap().contains("MERGEWARD_TOKEN"),
+        "{token}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ledger_that_is_not_sqlite_or_not_reachable_fails_within_seconds_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let bogus = dir.path().join("notes.txt");
+    std::fs::write(&bogus, "these are my notes, not a database\n".repeat(200)).unwrap();
+    for (ledger, names) in [
+        (bogus.display().to_string(), bogus.display().to_string()),
+        (
+            "postgres://mw:secret@127.0.0.1:9/ledger".to_string(),
+            "127.0.0.1:9".to_string(),
+        ),
+    ] {
+        let started = std::time::Instant::now();
+        let d = dir.path().to_path_buf();
+        let l = ledger.clone();
+        let o = tokio::task::spawn_blocking(move || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_mergeward"))
+                .env_clear()
+                .args(["ledger", "runs", "--format", "text", "--ledger", &l])
+                .current_dir(d)
+                .output()
+                .unwrap()
+        })
+        .await
+        .unwrap();
+        let took = started.elapsed();
+        let e = stderr(&o);
+        assert_ne!(o.status.code(), Some(0), "{ledger}: {e}");
+        assert!(
+            took < std::time::Duration::from_secs(5),
+            "{ledger}: took {took:?}"
+        );
+        assert!(e.contains(&names), "{ledger}: the message names it: {e}");
+        assert!(!e.contains("secret"), "the password is never printed: {e}");
+    }
+}

@@ -197,3 +197,31 @@ fn push_and_pull_request_target_contexts() {
     assert!(msgs.iter().any(|m| m.contains("W / j (pull_request)")));
     assert!(msgs.iter().any(|m| m.contains("W / j (push)")));
 }
+
+/// On GitHub a job's check is named after the job, not `workflow / job (event)`: a
+/// protection that requires `lint` satisfies `bp-required: yes` on job `lint`, and the
+/// Gitea spelling does not.
+#[test]
+fn github_contexts_are_check_names() {
+    let github = |bp: &[&str]| LintEnv {
+        forge: Some(mergeward::forge::ForgeKind::GitHub),
+        ..env(&[("ci.yml", BASE)], Some(bp))
+    };
+    let text = head("# bp-required: yes");
+    let r = lint_only(RULE, &[("ci.yml", &text)], &github(&["lint"]));
+    assert!(r.findings.is_empty(), "{:?}", r.findings);
+    let r = lint_only(
+        RULE,
+        &[("ci.yml", &text)],
+        &github(&["CI / lint (pull_request)"]),
+    );
+    assert_eq!(r.findings.len(), 1, "{:?}", r.findings);
+    assert!(r.findings[0].message.contains("`lint`"), "{:?}", r.findings);
+    // The same protection list on Gitea is read the Gitea way.
+    let r = lint_only(
+        RULE,
+        &[("ci.yml", &text)],
+        &env(&[("ci.yml", BASE)], Some(&["CI / lint (pull_request)"])),
+    );
+    assert!(r.findings.is_empty(), "{:?}", r.findings);
+}

@@ -13,11 +13,24 @@ pub fn show(global: &GlobalArgs, format: Format, report: &mut RunReport) -> Resu
     report.branch = Some(cfg.branch().to_string());
     report.outcome = Some("shown".into());
     let shown = cfg.shown();
+    // Every key is listed: the unset ones too, with what unset means.
+    let unset: Vec<(&str, &str)> = crate::config::KEYS
+        .iter()
+        .filter(|d| !shown.iter().any(|s| s.key == d.key))
+        .map(|d| (d.key, d.help))
+        .chain(cfg.token.is_none().then_some((
+            "forge.token",
+            "no token: set MERGEWARD_TOKEN (or GITEA_TOKEN / GITHUB_TOKEN), --token-env NAME or --token-file PATH",
+        )))
+        .collect();
     match format {
         Format::Json | Format::Jsonl | Format::Sarif => {
             let values: Vec<_> = shown
                 .iter()
                 .map(|s| json!({ "key": s.key, "value": s.value, "source": s.source }))
+                .chain(unset.iter().map(
+                    |(k, help)| json!({ "key": k, "value": null, "source": "unset", "help": help }),
+                ))
                 .collect();
             print_json(&json!({
                 "config_file": cfg.file.as_ref().map(|p| p.display().to_string()),
@@ -25,13 +38,21 @@ pub fn show(global: &GlobalArgs, format: Format, report: &mut RunReport) -> Resu
             }))?;
         }
         Format::Text | Format::Github | Format::Markdown | Format::Html => {
-            let width = shown.iter().map(|s| s.key.len()).max().unwrap_or(0);
+            let width = shown
+                .iter()
+                .map(|s| s.key.len())
+                .chain(unset.iter().map(|(k, _)| k.len()))
+                .max()
+                .unwrap_or(0);
             match &cfg.file {
                 Some(p) => outln!("# configuration file: {}", p.display()),
                 None => outln!("# configuration file: none"),
             }
             for s in &shown {
                 outln!("{:width$} = {}  ({})", s.key, s.value, s.source);
+            }
+            for (k, help) in &unset {
+                outln!("{:width$} = (unset)  {help}", k);
             }
         }
     }

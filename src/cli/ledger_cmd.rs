@@ -81,7 +81,36 @@ async fn execute(
             }
         }
         LedgerCommand::Show { run } => {
-            let Some(detail) = l.show(run).await? else {
+            // Any id mergeward prints: the full run id, a unique prefix of it (4 characters
+            // at least), with or without dashes.
+            let id = match l.show(run).await? {
+                Some(_) => run.clone(),
+                None if run.len() < 4 => {
+                    return Err(Error::usage_hint(
+                        format!("{run:?} is too short to name a run"),
+                        "give at least 4 characters of the run id (`mergeward ledger runs` lists them)",
+                    ));
+                }
+                None => {
+                    let found = l.runs_by_prefix(run, 3).await?;
+                    match found.as_slice() {
+                        [one] => one.clone(),
+                        [] => {
+                            return Err(Error::usage_hint(
+                                format!("no run {run:?} in the ledger"),
+                                "list runs with `mergeward ledger runs`",
+                            ));
+                        }
+                        many => {
+                            return Err(Error::usage_hint(
+                                format!("{run:?} names more than one run ({}, …)", many.join(", ")),
+                                "give more characters of the run id",
+                            ));
+                        }
+                    }
+                }
+            };
+            let Some(detail) = l.show(&id).await? else {
                 return Err(Error::usage_hint(
                     format!("no run {run:?} in the ledger"),
                     "list runs with `mergeward ledger runs`",

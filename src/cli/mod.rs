@@ -31,6 +31,7 @@ mod config_cmd;
 pub mod flips_cmd;
 mod forge_cmd;
 pub mod gate_cmd;
+pub mod init_cmd;
 mod ledger_cmd;
 mod locked;
 pub mod queue_cmd;
@@ -39,15 +40,28 @@ mod reap_cmd;
 mod sandbox_cmd;
 mod sim_cmd;
 
+/// `mergeward --version`: the package version and the commit it was built from
+/// (`unknown` when built outside a git checkout without `MERGEWARD_BUILD_COMMIT`).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("MERGEWARD_COMMIT"),
+    ")"
+);
+
 /// A fail-closed merge queue and CI gate bot for Gitea, Forgejo and GitHub.
 ///
 /// Tokens are never accepted as arguments: put the token in an environment variable
 /// (MERGEWARD_TOKEN, GITEA_TOKEN or GITHUB_TOKEN by default; --token-env names another)
-/// or in a file (--token-file). Exit codes are listed in SPEC.md.
+/// or in a file (--token-file). Start with `mergeward init` in your repository.
 #[derive(Debug, Parser)]
 #[command(
     name = "mergeward",
-    version,
+    version = VERSION,
+    after_help = "Exit codes: 0 success, 1 violations found, 2 usage or configuration error, \
+3 token refused or lacking a permission, 4 not found, 5 could not decide (nothing merged), \
+6 another run holds the lock, 70 internal error, 130/143 interrupted. \
+`mergeward describe` lists every command's exit codes as JSON.",
     propagate_version = true,
     max_term_width = 100
 )]
@@ -169,7 +183,7 @@ pub enum Command {
     Audit(AuditCommand),
     /// Run the merge queue offline against a simulated forge until its scenario drains
     Sandbox {
-        /// Scenario file [default: the shipped fixtures/sandbox/scenario.json]
+        /// Scenario file (JSON) [default: the built-in scenario with 13 PRs]
         #[arg(long, value_name = "FILE")]
         scenario: Option<PathBuf>,
         /// Stop after this many ticks
@@ -178,6 +192,36 @@ pub enum Command {
     },
     /// Describe commands, options, effects and exit codes (machine-readable)
     Describe,
+    /// Set mergeward up in a repository: a commented .mergeward.toml and the CI workflows,
+    /// then a checklist (token permissions, labels, branch protection contexts)
+    ///
+    /// The forge is --forge, else guessed from the directory (.github/ without .gitea/ or
+    /// .forgejo/ means github; .forgejo/ means forgejo), else gitea. Existing files are
+    /// never overwritten without --force (exit 2 naming them; nothing is written).
+    Init {
+        /// Overwrite files that already exist
+        #[arg(long)]
+        force: bool,
+        /// The repository's root directory [default: .]
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+    /// Print a shell completion script on stdout
+    ///
+    /// e.g. `mergeward completions bash > ~/.local/share/bash-completion/completions/mergeward`
+    Completions {
+        /// The shell
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) on stdout, or write one page per command into a directory
+    ///
+    /// e.g. `mergeward man | man -l -`, or `mergeward man --dir /usr/local/share/man/man1`
+    Man {
+        /// Write mergeward.1 and one page per subcommand (mergeward-queue-tick.1, …) here
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -293,9 +337,10 @@ pub enum ForgeCommand {
 pub enum SimCommand {
     /// Run the simulated forge as a standalone server and print its URL
     Serve {
-        /// Scenario file (JSON), e.g. fixtures/sim/gitea-basic.json
+        /// Scenario file (JSON; its format: the source repository's fixtures/sim/README.md)
+        /// [default: the built-in scenario `sandbox` uses]
         #[arg(long, value_name = "FILE")]
-        scenario: PathBuf,
+        scenario: Option<PathBuf>,
         /// Port on 127.0.0.1 (0 picks a free one)
         #[arg(long, default_value_t = 0)]
         port: u16,
@@ -377,6 +422,9 @@ pub fn command_path(cmd: &Command) -> &'static str {
         Command::Audit(AuditCommand::Merge { .. }) => "audit merge",
         Command::Sandbox { .. } => "sandbox",
         Command::Describe => "describe",
+        Command::Init { .. } => "init",
+        Command::Completions { .. } => "completions",
+        Command::Man { .. } => "man",
     }
 }
 
@@ -451,7 +499,7 @@ async fn dispatch(
             forge_cmd::check(&cli.global, format, *fix, report).await
         }
         Command::Sim(SimCommand::Serve { scenario, port }) => {
-            sim_cmd::serve(scenario, *port, format).await
+            sim_cmd::serve(scenario.as_deref(), *port, format).await
         }
         Command::Describe => {
             use clap::CommandFactory;
@@ -459,6 +507,19 @@ async fn dispatch(
             report.outcome = Some("described".into());
             Ok(ExitCode::Success)
         }
+        Command::Init { force, dir } => {
+            init_cmd::run(&cli.global, dir.as_deref(), *force, format, report)
+        }
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            let mut cmd = Cli::command();
+            let mut out = Vec::new();
+            clap_complete::generate(*shell, &mut cmd, "mergeward", &mut out);
+            write_stdout(&out)?;
+            report.outcome = Some("printed".into());
+            Ok(ExitCode::Success)
+        }
+        Command::Man { dir } => man(dir.as_deref(), report),
     }
 }
 
@@ -519,6 +580,48 @@ pub async fn run(cli: Cli) -> ExitCode {
         }
     }
     code
+}
+
+/// Writes bytes to stdout; a closed pipe is not an error.
+fn write_stdout(bytes: &[u8]) -> Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::Io {
+            path: "stdout".into(),
+            message: format!("cannot write: {e}"),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// `mergeward man`: the page of the whole command on stdout, or every page into a directory.
+fn man(dir: Option<&std::path::Path>, report: &mut RunReport) -> Result<ExitCode> {
+    use clap::CommandFactory;
+    let cmd = Cli::command();
+    match dir {
+        None => {
+            let mut out = Vec::new();
+            clap_mangen::Man::new(cmd)
+                .render(&mut out)
+                .map_err(|e| Error::Internal(format!("cannot render the manual page: {e}")))?;
+            write_stdout(&out)?;
+            report.outcome = Some("printed".into());
+        }
+        Some(dir) => {
+            std::fs::create_dir_all(dir).map_err(|e| Error::Io {
+                path: dir.display().to_string(),
+                message: format!("cannot create the manual directory: {e}"),
+            })?;
+            clap_mangen::generate_to(cmd, dir).map_err(|e| Error::Io {
+                path: dir.display().to_string(),
+                message: format!("cannot write the manual pages: {e}"),
+            })?;
+            outln!("manual pages written to {}", dir.display());
+            report.outcome = Some("written".into());
+        }
+    }
+    Ok(ExitCode::Success)
 }
 
 /// Writes a JSON value to stdout, one document.

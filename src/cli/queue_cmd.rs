@@ -362,8 +362,8 @@ pub(super) fn action_label(r: &TickReport, d: &Decision, first_ready: Option<u64
         (TickOutcome::Idle, Action::Merge { .. }) if first_ready == Some(d.pr.0) => {
             "merge next".into()
         }
-        (_, Action::Merge { .. }) => "ready (next)".into(),
         _ if did("update") => "update".into(),
+        (_, Action::Merge { .. }) => "ready (next)".into(),
         (_, Action::Update) => "behind".into(),
         (_, a) => a.as_str().into(),
     }

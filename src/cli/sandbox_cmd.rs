@@ -1,6 +1,6 @@
 //! `mergeward sandbox`: the merge queue, offline, against the simulated forge.
 //!
-//! Starts the simulator with a scenario (by default the shipped
+//! Starts the simulator with a scenario (by default the built-in
 //! `fixtures/sandbox/scenario.json`), runs ticks, and between ticks plays CI and the
 //! reviewers: a new head gets `pending` required statuses, then `success` one tick later,
 //! and reviewers who approved an earlier head approve the new one. Red statuses stay red,
@@ -22,7 +22,11 @@ use crate::queue::tick::{QueueSettings, TickOutcome};
 use crate::report::{Progress, RunReport};
 use crate::sim::{Scenario, Sim};
 
-const SHIPPED: &str = include_str!("../../fixtures/sandbox/scenario.json");
+/// The built-in scenario (`sandbox` and `sim serve` without `--scenario`).
+pub(super) const SHIPPED: &str = include_str!("../../fixtures/sandbox/scenario.json");
+
+/// Where an installed binary's user finds the scenario format.
+pub(super) const SCENARIO_FORMAT_HINT: &str = "scenarios are JSON files; the format is described in fixtures/sim/README.md of mergeward's source repository";
 
 /// Plays CI and reviewers between ticks. Returns whether it changed anything.
 fn play(sim: &Sim, required: &[String]) -> bool {
@@ -101,7 +105,7 @@ pub async fn run(
     .map_err(|e| {
         Error::usage_hint(
             format!("cannot load the sandbox scenario: {e}"),
-            "see fixtures/sim/README.md for the format",
+            SCENARIO_FORMAT_HINT,
         )
     })?;
     let token = scenario

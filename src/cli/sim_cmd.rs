@@ -9,13 +9,21 @@ use super::{Format, print_json};
 use crate::error::{Error, ExitCode, Result};
 use crate::sim::{Dialect, Scenario, Sim};
 
-pub async fn serve(scenario_path: &Path, port: u16, format: Format) -> Result<ExitCode> {
-    let scenario = Scenario::from_file(scenario_path).map_err(|e| {
+pub async fn serve(scenario_path: Option<&Path>, port: u16, format: Format) -> Result<ExitCode> {
+    let scenario = match scenario_path {
+        Some(p) => Scenario::from_file(p),
+        None => Scenario::from_json(super::sandbox_cmd::SHIPPED),
+    }
+    .map_err(|e| {
         Error::usage_hint(
             format!("cannot load scenario: {e}"),
-            "scenarios are JSON files; see fixtures/sim/README.md",
+            super::sandbox_cmd::SCENARIO_FORMAT_HINT,
         )
     })?;
+    let scenario_name = scenario_path.map_or_else(
+        || "built-in sandbox scenario".to_string(),
+        |p| p.display().to_string(),
+    );
     let sim = Sim::start_on(scenario, port).await.map_err(|e| Error::Io {
         path: format!("127.0.0.1:{port}"),
         message: format!("cannot start the simulated forge: {e}"),
@@ -33,7 +41,7 @@ pub async fn serve(scenario_path: &Path, port: u16, format: Format) -> Result<Ex
             eprintln!(
                 "simulated {dialect} forge listening on {} (scenario {}); Ctrl-C stops it",
                 sim.url(),
-                scenario_path.display()
+                scenario_name
             );
         }
     }

@@ -188,6 +188,9 @@ fn sqlite_url(path: &Path) -> String {
     out
 }
 
+/// How long opening a ledger may take to connect and read once.
+pub const LEDGER_PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// How to open a ledger.
 #[derive(Debug, Clone)]
 pub struct LedgerOptions {
@@ -261,6 +264,35 @@ impl Ledger {
             Locator::SqliteMemory => ("sqlite::memory:".to_string(), 1),
             Locator::Postgres(u) => (u.clone(), opts.max_connections.max(1)),
         };
+        // One connection and one read first, bounded: a file that is not SQLite or a server
+        // that does not answer fails in seconds, naming the ledger, instead of after the
+        // pool's acquire timeout.
+        if !matches!(locator, Locator::SqliteMemory) {
+            let probe_sql = match locator {
+                Locator::Postgres(_) => "SELECT 1",
+                _ => "SELECT count(*) FROM sqlite_master",
+            };
+            let probe = async {
+                use sqlx::Connection as _;
+                let mut c = sqlx::AnyConnection::connect(&url).await?;
+                sqlx::raw_sql(probe_sql).execute(&mut c).await?;
+                c.close().await
+            };
+            let failed = match tokio::time::timeout(LEDGER_PROBE_TIMEOUT, probe).await {
+                Ok(Ok(())) => None,
+                Ok(Err(e)) => Some(e),
+                Err(_) => Some(sqlx::Error::Io(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!("no answer within {} s", LEDGER_PROBE_TIMEOUT.as_secs()),
+                ))),
+            };
+            if let Some(source) = failed {
+                return Err(LedgerError::Open {
+                    locator: locator.redacted(),
+                    source,
+                });
+            }
+        }
         let busy_ms = opts.busy_timeout.as_millis();
         let pool = AnyPoolOptions::new()
             .max_connections(max)
@@ -453,6 +485,12 @@ impl Ledger {
     ) -> LedgerResult<Vec<EffectRecord>> {
         let mut conn = self.conn().await?;
         store::recent_effects(&mut conn, command, repo, branch, kinds, limit).await
+    }
+
+    /// Up to `limit` run ids that `prefix` (an id or its start, dashes optional) names.
+    pub async fn runs_by_prefix(&self, prefix: &str, limit: u32) -> LedgerResult<Vec<String>> {
+        let mut conn = self.conn().await?;
+        store::runs_by_prefix(&mut conn, prefix, limit).await
     }
 
     /// One run, with the derived state when unfinished.

@@ -362,6 +362,32 @@ pub(crate) async fn recent_effects(
     rows.iter().map(effect_from_row).collect()
 }
 
+/// The ids of runs whose id, with or without its dashes, starts with `prefix` (at most
+/// `limit`).
+pub(crate) async fn runs_by_prefix(
+    conn: &mut AnyConnection,
+    prefix: &str,
+    limit: u32,
+) -> LedgerResult<Vec<String>> {
+    let norm: String = prefix
+        .chars()
+        .filter(|c| *c != '-')
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    if norm.is_empty() || !norm.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<(String,)> = sqlx::query_as(
+        "SELECT id FROM runs WHERE REPLACE(id, '-', '') LIKE $1 ORDER BY started_at DESC, id DESC LIMIT $2",
+    )
+    .bind(format!("{norm}%"))
+    .bind(i64::from(limit))
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(LedgerError::db("find runs by prefix"))?;
+    Ok(rows.into_iter().map(|(id,)| id).collect())
+}
+
 pub(crate) async fn list_runs(
     conn: &mut AnyConnection,
     limit: u32,

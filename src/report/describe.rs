@@ -13,7 +13,9 @@ pub fn effects_of(path: &str) -> Option<&'static str> {
         // Sends mutating requests to the forge (unless --dry-run).
         "queue tick" | "reap" => "mutating",
         // Touch only local state (configuration, ledger, a local server).
-        "config show" | "describe" | "sim serve" | "sandbox" => "local",
+        "config show" | "describe" | "sim serve" | "sandbox" | "completions" | "man" => "local",
+        // Writes files into the working tree (never overwrites without --force).
+        "init" => "local",
         "gate lint" | "gate flips" => "read",
         "ledger runs" | "ledger show" | "ledger explain" | "ledger export" | "ledger migrate" => {
             "local"

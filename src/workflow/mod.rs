@@ -614,6 +614,28 @@ impl Workflow {
         out
     }
 
+    /// [`Workflow::emitted_contexts`] as the forge shows them. Gitea/Forgejo: `workflow /
+    /// job (event)`. GitHub (`github`): one check run per job named after the job (its
+    /// `name:`, else its key), whatever the event, for a workflow with a pull_request or push
+    /// trigger.
+    pub fn emitted_contexts_on(&self, github: bool) -> Vec<(String, &Job)> {
+        if !github {
+            return self.emitted_contexts();
+        }
+        let posts = self
+            .on
+            .iter()
+            .flat_map(|t| t.events.iter())
+            .any(|t| context_event(&t.event).is_some());
+        if !posts {
+            return Vec::new();
+        }
+        self.jobs
+            .iter()
+            .map(|j| (j.display_name().to_string(), j))
+            .collect()
+    }
+
     /// The file's lines (1-based access through [`Workflow::line`]).
     pub fn line(&self, n: u32) -> Option<&str> {
         let idx = usize::try_from(n).ok()?.checked_sub(1)?;

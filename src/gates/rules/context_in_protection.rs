@@ -90,6 +90,7 @@ impl Rule for ContextInProtection {
     }
 
     fn check(&self, cx: &Context<'_>, out: &mut Out) {
+        let github = cx.env.forge == Some(crate::forge::ForgeKind::GitHub);
         let base: Option<BTreeSet<String>> = cx.env.base.as_ref().map(|b| {
             // Files the change does not touch are their own base.
             let unchanged = cx.env.base_changed.as_ref().map(|changed| {
@@ -101,7 +102,7 @@ impl Rule for ContextInProtection {
             b.iter()
                 .filter(|w| w.error.is_none())
                 .chain(unchanged.into_iter().flatten())
-                .flat_map(|w| w.emitted_contexts().into_iter().map(|c| c.0))
+                .flat_map(|w| w.emitted_contexts_on(github).into_iter().map(|c| c.0))
                 .collect()
         });
         let protection: Option<Vec<ContextPattern<'_>>> = cx
@@ -119,7 +120,7 @@ impl Rule for ContextInProtection {
                 continue;
             }
             let mut at = 0;
-            for (ctx, job) in wf.emitted_contexts() {
+            for (ctx, job) in wf.emitted_contexts_on(github) {
                 // Contexts come job by job, in job order; the search is a fallback.
                 if !wf.jobs.get(at).is_some_and(|j| std::ptr::eq(j, job)) {
                     at = wf

@@ -1144,6 +1144,16 @@ impl Config {
         if let Some(n) = int("forge.retry_budget_secs") {
             s.retry_budget = Duration::from_secs(n);
         }
+        // GitHub: conditional requests, with the ETags in a file beside a SQLite ledger
+        // (`<ledger>.etags.json`); none beside PostgreSQL or an in-memory ledger.
+        if target.kind == ForgeKind::GitHub
+            && let Ok(crate::ledger::Locator::SqliteFile(db)) =
+                crate::ledger::Locator::parse(self.ledger_url())
+        {
+            let mut name = db.as_os_str().to_os_string();
+            name.push(".etags.json");
+            s.etag_cache = Some(PathBuf::from(name));
+        }
         let rate = int("forge.rate_limit_per_second").unwrap_or(match target.kind {
             ForgeKind::GitHub => 15,
             _ => 500,

@@ -359,3 +359,30 @@ async fn forge_check_reports_missing_labels_and_fix_creates_them() {
         sim.shutdown().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forge_check_on_github_shows_pins_and_what_is_left_to_github() {
+    use mergeward::sim::RulesetSpec;
+    // The fixture pins `build` to GitHub Actions (15368) in classic protection.
+    let s = fixture("github-basic.json").ruleset(
+        RulesetSpec::new("rs", &["main"]).rule(serde_json::json!({"type": "required_deployments",
+            "parameters": {"required_deployment_environments": ["staging"]}})),
+    );
+    let sim = Sim::start(s).await.unwrap();
+    let token = "sim-admin-token".to_string();
+    let out = run(
+        args(&sim, "github", &["--format", "text"]),
+        vec![("GITHUB_TOKEN", token)],
+    )
+    .await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("build pinned to app 15368 (classic protection)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("left to GitHub's mergeable_state: successful deployments to [staging]"),
+        "{stdout}"
+    );
+    sim.shutdown().await;
+}

@@ -317,6 +317,7 @@ async fn job_log_requests_are_in_the_contract() {
             description: None,
             created_at: None,
             updated_at: None,
+            app: None,
             creator: None,
         };
         assert_eq!(f.job_log(&report, &caps).await, JobLog::Text("ok\n".into()));

@@ -211,13 +211,9 @@ async fn github_required_checks_are_the_union_of_classic_protection_and_rulesets
                 .approvals(1),
         )
         .ruleset(RulesetSpec {
-            id: None,
-            name: "main rules".into(),
-            branches: vec!["main".into()],
             required_status_checks: vec![CheckSpec::Name("lint".into())],
-            strict: false,
             required_approving_review_count: Some(2),
-            enforcement: "active".into(),
+            ..RulesetSpec::new("main rules", &["main"])
         });
     let sim = Sim::start(sc).await.unwrap();
     let admin = client_with(&sim, ForgeKind::GitHub, Some(ADMIN_TOKEN), |_| {});

@@ -37,6 +37,7 @@ fn policy() -> QueuePolicy {
             .collect(),
         queue_label: "merge-queue".into(),
         auto_discover: true,
+        github: None,
     }
 }
 
@@ -53,6 +54,7 @@ fn statuses(head: &Sha, pairs: &[(&str, &str)]) -> CommitStatuses {
             description: None,
             created_at: None,
             updated_at: None,
+            app: None,
             creator: Some("ci-bot".into()),
         })
         .collect();
@@ -97,6 +99,7 @@ fn ready() -> CandidateState {
             base_ref: "main".into(),
             is_fork: false,
             mergeable: Some(true),
+            mergeable_state: None,
             merge_base: Some(sha(0xb0)),
             labels: vec![],
             author: Some("dev".into()),
@@ -541,6 +544,12 @@ fn every_reason_code_is_listed() {
         Reason::RequiredNotGreen { contexts: vec![] },
         Reason::MergeabilityUnknown,
         Reason::Conflicts,
+        Reason::RequiredSkipped { contexts: vec![] },
+        Reason::RequiredWrongSource { checks: vec![] },
+        Reason::ForgeBlocked {
+            mergeable_state: "blocked".into(),
+            unmodelled: vec![],
+        },
     ];
     let codes: Vec<&str> = reasons.iter().map(|r| r.code()).collect();
     assert_eq!(codes, Reason::CODES);

@@ -424,3 +424,192 @@ proptest! {
         rt.block_on(check(kind, prs, inj))?;
     }
 }
+
+// ------------------------------------------------------------------------------------
+// GitHub: protection drawn from classic protection + rulesets + app pins + fields
+// mergeward leaves to GitHub (code-owner review, an unknown rule type). The bot acts with
+// a token that bypasses every rule (admin, `enforce_admins: false`, ruleset bypass actor),
+// so GitHub's merge API would accept anything it sends: the invariant is mergeward's own.
+
+const ACTIONS: i64 = 15368;
+const EVIL: i64 = 999;
+
+#[derive(Debug, Clone)]
+struct GhRules {
+    classic: Option<(u64, bool, bool)>, // (approvals, pin CI to Actions, code owners)
+    ruleset: Option<(u64, bool, bool, bool)>, // (approvals, pin lint to Actions, code owners, unknown rule)
+}
+
+#[derive(Debug, Clone)]
+struct GhPr {
+    /// CI check run from: 0 none, 1 Actions, 2 another app; plus a CI commit status.
+    ci_run: (u8, bool),
+    /// lint check run from: 0 none, 1 Actions, 2 another app.
+    lint_run: u8,
+    approvals: u8,
+    owner_approved: bool,
+    mergeable: Option<bool>,
+}
+
+fn gh_rules() -> impl Strategy<Value = GhRules> {
+    (
+        prop::option::of((0..3u64, any::<bool>(), prop::bool::weighted(0.3))),
+        prop::option::of((
+            0..3u64,
+            any::<bool>(),
+            prop::bool::weighted(0.3),
+            prop::bool::weighted(0.2),
+        )),
+    )
+        .prop_map(|(classic, ruleset)| GhRules { classic, ruleset })
+}
+
+fn gh_pr() -> impl Strategy<Value = GhPr> {
+    (
+        (0..3u8, any::<bool>()),
+        prop_oneof![3 => Just(1u8), 1 => Just(0u8), 1 => Just(2u8)],
+        0..4u8,
+        any::<bool>(),
+        prop_oneof![4 => Just(Some(true)), 1 => Just(Some(false)), 1 => Just(None)],
+    )
+        .prop_map(
+            |(ci_run, lint_run, approvals, owner_approved, mergeable)| GhPr {
+                ci_run,
+                lint_run,
+                approvals,
+                owner_approved,
+                mergeable,
+            },
+        )
+}
+
+fn gh_scenario(rules: &GhRules, prs: &[GhPr]) -> Scenario {
+    use mergeward::sim::{CheckRunSpec, RulesetSpec};
+    let mut s = queue_scenario_unprotected(ForgeKind::GitHub).code_owner("dave");
+    let mut classic = ProtectionSpec::new("main").admins_bypass();
+    match rules.classic {
+        Some((n, pin, owners)) => {
+            classic = classic.contexts(&[CI]).approvals(n);
+            if pin {
+                classic = classic.pin(CI, ACTIONS);
+            }
+            if owners {
+                classic = classic.require_code_owner_reviews();
+            }
+        }
+        None => classic = classic.contexts(&[CI]),
+    }
+    s = s.protect(classic);
+    if let Some((n, pin, owners, unknown)) = rules.ruleset {
+        let mut rs = RulesetSpec {
+            require_code_owner_review: owners,
+            ..RulesetSpec::new("rs", &["main"])
+        }
+        .approvals(n)
+        .check(LINT, pin.then_some(ACTIONS))
+        .bypass("admin");
+        if unknown {
+            rs = rs.rule(serde_json::json!({"type": "future_rule", "parameters": {"x": 1}}));
+        }
+        s = s.ruleset(rs);
+    }
+    let app = |from: u8| match from {
+        1 => Some((ACTIONS, "github-actions")),
+        2 => Some((EVIL, "evil-ci")),
+        _ => None,
+    };
+    for (i, p) in prs.iter().enumerate() {
+        let n = i as u64 + 1;
+        s = s.pr(PullSpec::new(n).mergeable(p.mergeable));
+        if p.ci_run.1 {
+            s = s.status(StatusSpec::pr(n, CI, "success"));
+        }
+        for (name, from) in [(CI, p.ci_run.0), (LINT, p.lint_run)] {
+            if let Some((id, slug)) = app(from) {
+                let mut c = CheckRunSpec::pr(n, name, Some("success"));
+                c.app_id = id;
+                c.app_slug = slug.into();
+                s = s.check_run(c);
+            }
+        }
+        for user in ["alice", "bob", "carol"].iter().take(p.approvals as usize) {
+            s = s.review(ReviewSpec::new(n, *user, "APPROVED"));
+        }
+        if p.owner_approved {
+            s = s.review(ReviewSpec::new(n, "dave", "APPROVED"));
+        }
+    }
+    s
+}
+
+/// GitHub's own verdict without bypass: the simulator's merge gate for an actor with no
+/// rights, plus GitHub's documented pin rule (a pinned check counts only from its app).
+fn github_allows(st: &mergeward::sim::SimState, n: u64) -> bool {
+    let p = st.pull(n);
+    if st.github_merge_block_with(n, "", Some("merge")).is_some() || p.mergeable != Some(true) {
+        return false;
+    }
+    st.github_required_checks(&p.base_ref)
+        .iter()
+        .all(|(ctx, app)| match app {
+            Some(a) => st.check_runs.iter().any(|r| {
+                r.head_sha == p.head_sha
+                    && &r.name == ctx
+                    && r.app_id == *a
+                    && r.conclusion.as_deref() == Some("success")
+            }),
+            None => true,
+        })
+}
+
+async fn check_github(rules: GhRules, prs: Vec<GhPr>) -> Result<(), TestCaseError> {
+    let kind = ForgeKind::GitHub;
+    let mut w = World::start(kind, gh_scenario(&rules, &prs)).await;
+    w.forge = client_with(&w.sim, kind, Some(ADMIN_TOKEN), |h| h.max_retries = 1);
+    let allowed: Vec<bool> = (1..=prs.len() as u64)
+        .map(|n| w.sim.with_state(|st| github_allows(st, n)))
+        .collect();
+    let heads: Vec<String> = (1..=prs.len() as u64).map(|n| w.head(n)).collect();
+    let result = w.try_tick(false).await;
+    let ctx = format!(
+        "{rules:?} {prs:?} allowed={allowed:?} -> {:?}",
+        result.as_ref().map(|r| (&r.outcome, decisions(r)))
+    );
+    let (m, rt) = route::merge(kind);
+    for q in requests_to(&w.sim, m, rt) {
+        let n = pr_of(&q);
+        let pinned = q
+            .body
+            .as_ref()
+            .and_then(|b| b.get("sha"))
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_string();
+        prop_assert_eq!(&pinned, &heads[n as usize - 1], "{}", ctx);
+        prop_assert!(
+            allowed[n as usize - 1],
+            "merge of #{} that GitHub allows only with a bypass: {}",
+            n,
+            ctx
+        );
+    }
+    w.shutdown().await;
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 32,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn on_github_a_merge_is_sent_only_when_github_would_allow_it_without_bypass(
+        rules in gh_rules(),
+        prs in prop::collection::vec(gh_pr(), 1..=3),
+    ) {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(check_github(rules, prs))?;
+    }
+}

@@ -178,7 +178,14 @@ async fn statuses_and_checks() {
         link.contains("rel=\"next\"") && link.contains("page=2"),
         "{link}"
     );
-    assert!(link.starts_with(&format!("<{}{R}/commits/{head}/statuses?", sim.url())));
+    // GitHub's links name the repository by id (`/repositories/{id}/…`).
+    assert!(
+        link.starts_with(&format!(
+            "<{}/repositories/1/commits/{head}/statuses?",
+            sim.url()
+        )),
+        "{link}"
+    );
     let v: Vec<Value> = r.json().await.unwrap();
     assert_eq!(v.len(), 100, "per_page is clamped to 100");
     assert!(v[0]["creator"]["login"].is_string());

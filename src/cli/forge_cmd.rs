@@ -426,6 +426,30 @@ fn print_text(r: &Report, exit: ExitCode) {
             Some(n) => outln!("             required approvals: {n}"),
             None => outln!("             required approvals: unknown"),
         }
+        if let Some(g) = &p.github {
+            for pin in &g.pins {
+                outln!(
+                    "             {} pinned to app {} ({})",
+                    pin.context,
+                    pin.app_id,
+                    pin.source
+                );
+            }
+            if let Some(mq) = &g.merge_queue {
+                outln!(
+                    "             merge_queue rule ({mq}): GitHub's merge queue only; mergeward cannot merge here"
+                );
+            }
+            if let Some(m) = &g.allowed_merge_methods {
+                outln!("             allowed merge methods: {}", m.join(", "));
+            }
+            for u in &g.unmodelled {
+                outln!("             left to GitHub's mergeable_state: {u}");
+            }
+            for n in &g.notes {
+                outln!("             note: {n}");
+            }
+        }
     }
     if let Some(n) = &r.approvals_note {
         outln!("             note: {n}");

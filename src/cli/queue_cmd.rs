@@ -172,7 +172,12 @@ pub async fn locked_tick(
     )
     .await;
     run.api = counts_from.counts();
-    let report = report?;
+    let mut report = report?;
+    if let Err(e) = f.flush_cache() {
+        report
+            .notes
+            .push(format!("the ETag cache could not be written: {e}"));
+    }
     run.actions = report.actions.clone();
     run.outcome = Some(if dry_run {
         format!("dry_run_{}", report.outcome.word())

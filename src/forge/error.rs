@@ -84,7 +84,7 @@ impl std::fmt::Display for PaginationProblem {
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ForgeError {
     /// The server answered with a non-success status.
-    #[error("{method} {path} -> HTTP {status}{}: {snippet}", attempts_suffix(*.attempts))]
+    #[error("{method} {path} -> HTTP {status}{}{}: {snippet}", attempts_suffix(*.attempts), rate_suffix(*.rate_limited, *.retry_after))]
     Http {
         method: String,
         path: String,
@@ -130,6 +130,14 @@ pub enum ForgeError {
     Unsupported { what: String, forge: String },
 }
 
+fn rate_suffix(rate_limited: bool, retry_after: Option<Duration>) -> String {
+    match (rate_limited, retry_after) {
+        (false, _) => String::new(),
+        (true, Some(w)) => format!(" (rate limited; retry in {} s)", w.as_secs().max(1)),
+        (true, None) => " (rate limited)".to_string(),
+    }
+}
+
 fn attempts_suffix(attempts: u32) -> String {
     if attempts > 1 {
         format!(" after {attempts} attempts")
@@ -145,6 +153,17 @@ impl ForgeError {
             ForgeError::Http { status, .. } => Some(*status),
             _ => None,
         }
+    }
+
+    /// The forge said a rate limit (primary or secondary) was hit: never an auth failure.
+    pub fn is_rate_limited(&self) -> bool {
+        matches!(
+            self,
+            ForgeError::Http {
+                rate_limited: true,
+                ..
+            }
+        )
     }
 
     /// Whether a GET may be retried after this error.

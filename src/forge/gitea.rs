@@ -176,6 +176,7 @@ impl GiteaForge {
                 description: r.description,
                 created_at: r.created_at,
                 updated_at: r.updated_at,
+                app: None,
                 creator: r.creator.map(|u| u.login),
             })
             .collect())
@@ -252,6 +253,8 @@ impl Forge for GiteaForge {
             dismiss_stale_approvals: None,
             source: ProtectionSource::GiteaBranch,
             gaps: Vec::new(),
+            head: None,
+            github: None,
         };
         if b.enable_status_check && b.status_check_contexts.is_none() {
             return Err(bad(

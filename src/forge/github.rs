@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use url::Url;
 
 use super::error::ForgeError;
+use super::github_protection::Collected;
 use super::http::HttpClient;
 use super::types::*;
 use super::wire::{self, CommitDto, bad, key_id, key_sha};
@@ -20,50 +21,6 @@ const GITHUB_PR_COMMITS_MAX: usize = 250;
 pub struct GitHubForge {
     http: HttpClient,
     repo: RepoSlug,
-}
-
-#[derive(Deserialize, Default)]
-struct CheckDto {
-    context: String,
-}
-
-#[derive(Deserialize, Default)]
-struct StatusChecksDto {
-    #[serde(default)]
-    contexts: Vec<String>,
-    #[serde(default)]
-    checks: Vec<CheckDto>,
-}
-
-#[derive(Deserialize, Default)]
-struct BranchProtectionSummaryDto {
-    required_status_checks: Option<StatusChecksDto>,
-}
-
-#[derive(Deserialize)]
-struct BranchCommitDto {
-    sha: String,
-}
-
-#[derive(Deserialize)]
-struct BranchDto {
-    commit: Option<BranchCommitDto>,
-    #[serde(default)]
-    protected: bool,
-    protection: Option<BranchProtectionSummaryDto>,
-}
-
-#[derive(Deserialize)]
-struct ReviewsRuleDto {
-    required_approving_review_count: Option<u32>,
-    #[serde(default)]
-    dismiss_stale_reviews: bool,
-}
-
-#[derive(Deserialize)]
-struct ClassicDto {
-    required_status_checks: Option<StatusChecksDto>,
-    required_pull_request_reviews: Option<ReviewsRuleDto>,
 }
 
 #[derive(Deserialize)]
@@ -91,6 +48,14 @@ struct CheckRunDto {
     details_url: Option<String>,
     started_at: Option<String>,
     completed_at: Option<String>,
+    app: Option<AppDto>,
+}
+
+#[derive(Deserialize)]
+struct AppDto {
+    id: i64,
+    #[serde(default)]
+    slug: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -165,6 +130,7 @@ impl GitHubForge {
                 description: s.description,
                 created_at: s.created_at,
                 updated_at: s.updated_at,
+                app: None,
                 creator: s.creator.map(|u| u.login),
             })
             .collect();
@@ -177,15 +143,19 @@ impl GitHubForge {
             description: r.conclusion,
             created_at: r.started_at,
             updated_at: r.completed_at,
+            app: r.app.map(|a| CheckApp {
+                slug: a.slug.unwrap_or_else(|| format!("app-{}", a.id)),
+                id: a.id,
+            }),
             creator: None,
         }));
         Ok(reports)
     }
 
-    async fn branch(&self, branch: &str) -> Result<(Url, BranchDto), ForgeError> {
+    async fn branch(&self, branch: &str) -> Result<(Url, Value), ForgeError> {
         let url = self.repo_url(&["branches", branch]);
-        let dto = self.http.get_json(&url).await?;
-        Ok((url, dto))
+        let v = self.http.get_json(&url).await?;
+        Ok((url, v))
     }
 
     async fn send_ok(
@@ -198,10 +168,14 @@ impl GitHubForge {
     }
 }
 
-fn push_unique(list: &mut Vec<String>, item: String) {
-    if !item.is_empty() && !list.contains(&item) {
-        list.push(item);
-    }
+/// The head commit of a `GET /branches/{b}` answer.
+fn branch_sha(url: &Url, v: &Value) -> Result<Sha, ForgeError> {
+    let sha = v
+        .get("commit")
+        .and_then(|c| c.get("sha"))
+        .and_then(Value::as_str)
+        .ok_or_else(|| bad("GET", url, "branch response has no commit"))?;
+    Sha::parse(sha).ok_or_else(|| bad("GET", url, format!("branch commit {sha:?} is not a SHA")))
 }
 
 impl Forge for GitHubForge {
@@ -215,6 +189,10 @@ impl Forge for GitHubForge {
 
     fn counts(&self) -> ApiCounts {
         self.http.counts()
+    }
+
+    fn flush_cache(&self) -> Result<(), String> {
+        self.http.save_cache()
     }
 
     async fn capabilities(&self) -> Result<Capabilities, ForgeError> {
@@ -240,114 +218,75 @@ impl Forge for GitHubForge {
     }
 
     async fn protection(&self, branch: &str) -> Result<Protection, ForgeError> {
-        let (_, b) = self.branch(branch).await?;
-        let mut contexts: Vec<String> = Vec::new();
+        let (branch_url, b) = self.branch(branch).await?;
+        let head = branch_sha(&branch_url, &b)?;
+        let mut col = Collected::default();
         let mut gaps = Vec::new();
-        if let Some(rsc) = b.protection.and_then(|p| p.required_status_checks) {
-            for c in rsc.contexts {
-                push_unique(&mut contexts, c);
-            }
-            for c in rsc.checks {
-                push_unique(&mut contexts, c.context);
-            }
+        if let Some(rsc) = b
+            .get("protection")
+            .and_then(|p| p.get("required_status_checks"))
+            .filter(|v| !v.is_null())
+        {
+            col.status_checks(rsc, "classic protection")
+                .map_err(|m| bad("GET", &branch_url, m))?;
         }
-        let mut approvals: Option<u32> = None;
-        let mut dismiss_stale: Option<bool> = None;
         let mut classic = false;
         let classic_url = self.repo_url(&["branches", branch, "protection"]);
-        match self.http.get_json::<ClassicDto>(&classic_url).await {
+        match self.http.get_json::<Value>(&classic_url).await {
             Ok(c) => {
                 classic = true;
-                if let Some(rsc) = c.required_status_checks {
-                    for ctx in rsc.contexts {
-                        push_unique(&mut contexts, ctx);
-                    }
-                    for ch in rsc.checks {
-                        push_unique(&mut contexts, ch.context);
-                    }
-                }
-                if let Some(r) = c.required_pull_request_reviews {
-                    approvals = r.required_approving_review_count;
-                    dismiss_stale = Some(r.dismiss_stale_reviews);
-                } else {
-                    approvals = Some(0);
-                }
+                col.classic(&c).map_err(|m| bad("GET", &classic_url, m))?;
             }
             // Not protected by classic rules (rulesets may still apply).
             Err(e) if e.status() == Some(404) => {}
-            Err(e) if matches!(e.status(), Some(401 | 403)) => gaps.push(format!(
-                "classic branch protection needs admin (administration:read) ({e}); required checks were read from GET /branches/{branch} and rulesets, required approvals from rulesets only"
-            )),
+            Err(e) if matches!(e.status(), Some(401 | 403)) && !e.is_rate_limited() => {
+                gaps.push(format!(
+                    "classic branch protection could not be read ({e}); required checks were read from GET /branches/{branch} and rulesets; required approvals are the maximum of the rulesets and queue.required_approvals; GitHub's mergeable_state must allow every merge"
+                ));
+                col.rules.unread.push(format!(
+                    "classic branch protection (HTTP {})",
+                    e.status().unwrap_or(0)
+                ));
+                col.rules.unmodelled.push(
+                    "classic branch protection, which could not be read (its review, signature and history settings are unknown)".into(),
+                );
+            }
             Err(e) => return Err(e),
         }
         let rules_url = self.repo_url(&["rules", "branches", branch]);
-        let rules = self.http.get_all(&rules_url, None, |_| None).await?;
-        let mut rulesets = false;
-        for rule in &rules {
-            let kind = rule.get("type").and_then(Value::as_str).unwrap_or("");
-            let params = rule.get("parameters");
-            match kind {
-                "required_status_checks" => {
-                    rulesets = true;
-                    let list = params
-                        .and_then(|p| p.get("required_status_checks"))
-                        .and_then(Value::as_array)
-                        .ok_or_else(|| {
-                            bad(
-                                "GET",
-                                &rules_url,
-                                "required_status_checks rule without a list of checks",
-                            )
-                        })?;
-                    for c in list {
-                        let ctx = c.get("context").and_then(Value::as_str).ok_or_else(|| {
-                            bad("GET", &rules_url, "required status check without context")
-                        })?;
-                        push_unique(&mut contexts, ctx.to_string());
-                    }
-                }
-                "pull_request" => {
-                    rulesets = true;
-                    if let Some(n) = params
-                        .and_then(|p| p.get("required_approving_review_count"))
-                        .and_then(Value::as_u64)
-                    {
-                        let n = u32::try_from(n).unwrap_or(u32::MAX);
-                        approvals = Some(approvals.map_or(n, |a| a.max(n)));
-                    }
-                    if params
-                        .and_then(|p| p.get("dismiss_stale_reviews_on_push"))
-                        .and_then(Value::as_bool)
-                        == Some(true)
-                    {
-                        dismiss_stale = Some(true);
-                    }
-                }
-                _ => {}
-            }
+        match self.http.get_all(&rules_url, None, |_| None).await {
+            Ok(rules) => col.rules(&rules).map_err(|m| bad("GET", &rules_url, m))?,
+            // A server without rulesets (GitHub Enterprise Server before rulesets): no rules.
+            Err(e) if e.status() == Some(404) => col.rules.notes.push(format!(
+                "GET /rules/branches/{branch} answered 404: this server has no rulesets; only classic protection applies"
+            )),
+            Err(e) => return Err(e),
         }
+        let protected = b.get("protected").and_then(Value::as_bool) == Some(true)
+            || classic
+            || col.rulesets_seen;
         Ok(Protection {
             branch: branch.to_string(),
-            protected: b.protected || classic || rulesets,
-            status_checks_enabled: !contexts.is_empty(),
-            required_contexts: contexts,
-            required_approvals: approvals,
+            protected,
+            status_checks_enabled: !col.contexts.is_empty(),
+            required_contexts: col.contexts,
+            required_approvals: col.approvals,
             block_on_rejected_reviews: Some(true),
             block_on_outdated_branch: None,
-            dismiss_stale_approvals: dismiss_stale,
-            source: ProtectionSource::GitHub { classic, rulesets },
+            dismiss_stale_approvals: col.dismiss_stale,
+            source: ProtectionSource::GitHub {
+                classic,
+                rulesets: col.rulesets_seen,
+            },
             gaps,
+            head: Some(head),
+            github: Some(col.rules),
         })
     }
 
     async fn branch_head(&self, branch: &str) -> Result<Sha, ForgeError> {
         let (url, b) = self.branch(branch).await?;
-        let sha = b
-            .commit
-            .map(|c| c.sha)
-            .ok_or_else(|| bad("GET", &url, "branch response has no commit"))?;
-        Sha::parse(&sha)
-            .ok_or_else(|| bad("GET", &url, format!("branch commit {sha:?} is not a SHA")))
+        branch_sha(&url, &b)
     }
 
     async fn statuses(&self, sha: &Sha) -> Result<CommitStatuses, ForgeError> {

@@ -94,6 +94,9 @@ pub struct HttpSettings {
     /// Bodies larger than this are refused.
     pub max_body_bytes: usize,
     pub extra_headers: Vec<(&'static str, &'static str)>,
+    /// GitHub: remember `ETag`s in this file and send conditional GETs (`If-None-Match`);
+    /// `None`: no conditional requests.
+    pub etag_cache: Option<std::path::PathBuf>,
 }
 
 impl HttpSettings {
@@ -120,6 +123,7 @@ impl HttpSettings {
             page_cap: 100,
             max_body_bytes: 32 * 1024 * 1024,
             extra_headers: Vec::new(),
+            etag_cache: None,
         }
     }
 }
@@ -130,6 +134,7 @@ pub struct ApiStats {
     requests: AtomicU64,
     pages: AtomicU64,
     retries: AtomicU64,
+    not_modified: AtomicU64,
 }
 
 /// A snapshot of [`ApiStats`].
@@ -141,6 +146,10 @@ pub struct ApiCounts {
     pub pages: u64,
     /// Attempts that were retries.
     pub retries: u64,
+    /// Conditional GETs answered `304 Not Modified` (served from the ETag cache; GitHub
+    /// does not count them against the primary rate limit).
+    #[serde(default)]
+    pub not_modified: u64,
 }
 
 /// A successful response.
@@ -189,6 +198,7 @@ struct Inner {
     settings: HttpSettings,
     limiter: DefaultDirectRateLimiter,
     stats: ApiStats,
+    etags: Option<super::etag::EtagCache>,
 }
 
 /// The shared client. Cheap to clone.
@@ -267,12 +277,17 @@ impl HttpClient {
             NonZeroU32::new(settings.rate_per_second.max(1)).unwrap_or(NonZeroU32::MIN);
         let burst = NonZeroU32::new(settings.rate_burst.max(1)).unwrap_or(NonZeroU32::MIN);
         let limiter = RateLimiter::direct(Quota::per_second(per_second).allow_burst(burst));
+        let etags = match (&settings.etag_cache, settings.dialect) {
+            (Some(path), PageDialect::GitHub) => Some(super::etag::EtagCache::load(path)),
+            _ => None,
+        };
         Ok(HttpClient {
             inner: Arc::new(Inner {
                 client,
                 settings,
                 limiter,
                 stats: ApiStats::default(),
+                etags,
             }),
         })
     }
@@ -287,6 +302,15 @@ impl HttpClient {
             requests: s.requests.load(Ordering::Relaxed),
             pages: s.pages.load(Ordering::Relaxed),
             retries: s.retries.load(Ordering::Relaxed),
+            not_modified: s.not_modified.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Writes the ETag cache back (a no-op without one).
+    pub fn save_cache(&self) -> Result<(), String> {
+        match &self.inner.etags {
+            Some(c) => c.save(),
+            None => Ok(()),
         }
     }
 
@@ -354,6 +378,16 @@ impl HttpClient {
         if let Some(b) = body {
             req = req.json(b);
         }
+        // Conditional GET of a JSON API resource (GitHub, with a cache file).
+        let conditional = (*method == Method::GET && opts.auth && opts.accept.is_none())
+            .then_some(inner.etags.as_ref())
+            .flatten();
+        let cached = conditional.and_then(|c| c.get(url.as_str()));
+        if let Some(c) = &cached
+            && let Ok(v) = HeaderValue::from_str(&c.etag)
+        {
+            req = req.header(reqwest::header::IF_NONE_MATCH, v);
+        }
         let path = display_path(url);
         let transport = |e: reqwest::Error| ForgeError::Transport {
             method: method.to_string(),
@@ -385,6 +419,46 @@ impl HttpClient {
             }
             body.extend_from_slice(&chunk);
         }
+        if status == StatusCode::NOT_MODIFIED
+            && let Some(c) = cached
+        {
+            // Unchanged since the cached answer: that answer is this one, page links included.
+            inner.stats.not_modified.fetch_add(1, Ordering::Relaxed);
+            let mut headers = HeaderMap::new();
+            for (name, value) in [("link", &c.link), ("x-total-count", &c.total)] {
+                if let Some(v) = value.as_deref().and_then(|v| HeaderValue::from_str(v).ok()) {
+                    headers.insert(name, v);
+                }
+            }
+            return Ok(RawResponse {
+                status: StatusCode::OK,
+                headers,
+                body: c.body.into_bytes(),
+            });
+        }
+        if status.is_success()
+            && let Some(cache) = conditional
+            && let Some(etag) = headers
+                .get(reqwest::header::ETAG)
+                .and_then(|v| v.to_str().ok())
+            && let Ok(text) = std::str::from_utf8(&body)
+        {
+            let h = |n: &str| {
+                headers
+                    .get(n)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string)
+            };
+            cache.put(
+                url.as_str(),
+                super::etag::Cached {
+                    etag: etag.to_string(),
+                    body: text.to_string(),
+                    link: h("link"),
+                    total: h("x-total-count"),
+                },
+            );
+        }
         if status.is_success() || (opts.redirect_ok && status.is_redirection()) {
             return Ok(RawResponse {
                 status,
@@ -394,7 +468,8 @@ impl HttpClient {
         }
         let snippet_bytes = &body[..body.len().min(300)];
         let snippet = self.redact(String::from_utf8_lossy(snippet_bytes).trim());
-        let (retry_after, rate_limited) = rate_hint(status, &headers);
+        let (retry_after, rate_limited) =
+            rate_hint(status, &headers, &body, inner.settings.dialect);
         Err(ForgeError::Http {
             method: method.to_string(),
             path,
@@ -610,6 +685,10 @@ impl HttpClient {
                     return Err(perr(PaginationProblem::EmptyPageWithNext { page: page_no }));
                 }
                 page.next.is_none()
+            } else if settings.dialect == PageDialect::GitHub {
+                // GitHub sends `Link` on every page of a list that has more than one: an
+                // answer without it is the only page (no request for a page that cannot exist).
+                true
             } else {
                 // No total, no links: a page shorter than the largest seen, or empty, ends it.
                 n == 0 || n < largest_page
@@ -745,8 +824,35 @@ pub fn next_link(header: &str, base: &Url) -> Option<Url> {
     })
 }
 
-/// Wait hint and rate-limit flag from a failed response's headers.
-fn rate_hint(status: StatusCode, headers: &HeaderMap) -> (Option<Duration>, bool) {
+/// GitHub's minimum wait after a secondary rate limit that names no time ("wait at least
+/// one minute", rate-limits-for-the-rest-api.md).
+pub const GITHUB_SECONDARY_WAIT: Duration = Duration::from_secs(60);
+
+/// Whether a 403/429 body is GitHub's documented secondary-rate-limit answer. GitHub
+/// identifies these only by their message, so this is the one place a body is classified.
+fn is_secondary_rate_limit(status: StatusCode, body: &[u8]) -> bool {
+    if status != StatusCode::FORBIDDEN && status != StatusCode::TOO_MANY_REQUESTS {
+        return false;
+    }
+    let text = String::from_utf8_lossy(&body[..body.len().min(4096)]);
+    let message = serde_json::from_str::<Value>(&text)
+        .ok()
+        .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_string))
+        .unwrap_or_else(|| text.into_owned());
+    message
+        .to_ascii_lowercase()
+        .contains("secondary rate limit")
+}
+
+/// Wait hint and rate-limit flag from a failed response: `Retry-After`, else
+/// `x-ratelimit-reset` when `x-ratelimit-remaining` is 0, else (GitHub, rate-limited) at
+/// least [`GITHUB_SECONDARY_WAIT`].
+fn rate_hint(
+    status: StatusCode,
+    headers: &HeaderMap,
+    body: &[u8],
+    dialect: PageDialect,
+) -> (Option<Duration>, bool) {
     let get = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).map(str::trim);
     let retry_after = get("retry-after").and_then(|v| {
         v.parse::<u64>().ok().map(Duration::from_secs).or_else(|| {
@@ -770,9 +876,11 @@ fn rate_hint(status: StatusCode, headers: &HeaderMap) -> (Option<Duration>, bool
     } else {
         None
     };
+    let secondary = dialect == PageDialect::GitHub && is_secondary_rate_limit(status, body);
     let rate_limited = status == StatusCode::TOO_MANY_REQUESTS
-        || (status == StatusCode::FORBIDDEN && (retry_after.is_some() || exhausted));
-    (retry_after.or(reset_wait), rate_limited)
+        || (status == StatusCode::FORBIDDEN && (retry_after.is_some() || exhausted || secondary));
+    let floor = (rate_limited && dialect == PageDialect::GitHub).then_some(GITHUB_SECONDARY_WAIT);
+    (retry_after.or(reset_wait).or(floor), rate_limited)
 }
 
 fn decode<T: DeserializeOwned>(method: &str, url: &Url, body: &[u8]) -> Result<T, ForgeError> {
@@ -857,10 +965,27 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert("retry-after", HeaderValue::from_static("2"));
         assert_eq!(
-            rate_hint(StatusCode::TOO_MANY_REQUESTS, &h),
+            rate_hint(StatusCode::TOO_MANY_REQUESTS, &h, b"", PageDialect::Gitea),
             (Some(Duration::from_secs(2)), true)
         );
         let h = HeaderMap::new();
-        assert_eq!(rate_hint(StatusCode::FORBIDDEN, &h), (None, false));
+        assert_eq!(
+            rate_hint(StatusCode::FORBIDDEN, &h, b"", PageDialect::GitHub),
+            (None, false)
+        );
+        // GitHub's secondary limit: 403, quota left, no Retry-After: at least a minute.
+        let mut h = HeaderMap::new();
+        h.insert("x-ratelimit-remaining", HeaderValue::from_static("4000"));
+        let body = br#"{"message":"You have exceeded a secondary rate limit. Please wait a few minutes before you try again.","documentation_url":"https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"}"#;
+        assert_eq!(
+            rate_hint(StatusCode::FORBIDDEN, &h, body, PageDialect::GitHub),
+            (Some(GITHUB_SECONDARY_WAIT), true)
+        );
+        // A permission 403 stays a permission 403.
+        let body = br#"{"message":"Resource not accessible by integration"}"#;
+        assert_eq!(
+            rate_hint(StatusCode::FORBIDDEN, &h, body, PageDialect::GitHub),
+            (None, false)
+        );
     }
 }

@@ -9,8 +9,10 @@ use std::future::Future;
 
 pub mod commits;
 pub mod error;
+mod etag;
 pub mod gitea;
 pub mod github;
+pub mod github_protection;
 pub mod http;
 pub mod issues;
 pub mod logs;
@@ -90,6 +92,11 @@ pub trait Forge: Send + Sync {
         sha: &Sha,
         status: &NewStatus,
     ) -> impl Future<Output = Result<(), ForgeError>> + Send;
+
+    /// Persists what the client caches between runs (GitHub's ETags); nothing by default.
+    fn flush_cache(&self) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 /// Either implementation, chosen at run time.
@@ -168,6 +175,9 @@ impl Forge for AnyForge {
     }
     async fn post_status(&self, sha: &Sha, status: &NewStatus) -> Result<(), ForgeError> {
         dispatch!(self, f => f.post_status(sha, status).await)
+    }
+    fn flush_cache(&self) -> Result<(), String> {
+        dispatch!(self, f => f.flush_cache())
     }
 }
 

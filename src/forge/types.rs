@@ -238,9 +238,20 @@ pub struct StatusReport {
     pub description: Option<String>,
     pub created_at: Option<String>,
     pub updated_at: Option<String>,
+    /// The GitHub App that produced a check run (`app.id`, `app.slug`); `None` for commit
+    /// statuses (GitHub's status rows do not name an app) and on Gitea/Forgejo.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app: Option<CheckApp>,
     /// Login of whoever posted a commit status (`creator`), when the forge says; `None`
     /// for check runs (bound to an app, not a login).
     pub creator: Option<String>,
+}
+
+/// The GitHub App behind a check run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CheckApp {
+    pub id: i64,
+    pub slug: String,
 }
 
 /// Every status of one commit, read to completion and reduced to the latest report per
@@ -253,6 +264,10 @@ pub struct CommitStatuses {
     /// Latest per context. When a commit status and a check run share a name, the entry
     /// carries the worse of the two states.
     pub latest: BTreeMap<ContextName, StatusReport>,
+    /// The latest report per context, kind and producing app (commit statuses: one per
+    /// context), before folding: what a requirement pinned to one app is evaluated on.
+    #[serde(skip)]
+    pub by_source: Vec<StatusReport>,
 }
 
 impl CommitStatuses {
@@ -260,6 +275,24 @@ impl CommitStatuses {
     pub fn reduce(sha: Sha, rows: Vec<StatusReport>) -> CommitStatuses {
         let rows_read = rows.len();
         let mut by_kind: BTreeMap<(ContextName, u8), StatusReport> = BTreeMap::new();
+        let mut by_app: BTreeMap<(ContextName, u8, Option<i64>), StatusReport> = BTreeMap::new();
+        for row in &rows {
+            let kind_key = match row.kind {
+                ReportKind::CommitStatus => 0,
+                ReportKind::CheckRun => 1,
+            };
+            let key = (
+                row.context.clone(),
+                kind_key,
+                row.app.as_ref().map(|a| a.id),
+            );
+            match by_app.get(&key) {
+                Some(cur) if !is_newer(row, cur) => {}
+                _ => {
+                    by_app.insert(key, row.clone());
+                }
+            }
+        }
         for row in rows {
             let kind_key = match row.kind {
                 ReportKind::CommitStatus => 0,
@@ -291,7 +324,32 @@ impl CommitStatuses {
             sha,
             rows_read,
             latest,
+            by_source: by_app.into_values().collect(),
         }
+    }
+
+    /// A requirement pinned to one GitHub App: only check runs of that app count (a commit
+    /// status cannot prove which app posted it). Returns the state (`Missing` when the app
+    /// reported nothing) and the sources seen under that name (`app 123 (slug)`, `a commit
+    /// status`), for the decision text.
+    pub fn pinned_state_of(&self, context: &str, app_id: i64) -> (ContextState, Vec<String>) {
+        let mut state = ContextState::Missing;
+        let mut seen = Vec::new();
+        for r in self.by_source.iter().filter(|r| r.context.0 == context) {
+            match (&r.kind, &r.app) {
+                (ReportKind::CheckRun, Some(app)) => {
+                    seen.push(format!("app {} ({})={}", app.id, app.slug, r.state));
+                    if app.id == app_id {
+                        state = r.state.clone();
+                    }
+                }
+                (ReportKind::CheckRun, None) => {
+                    seen.push(format!("a check run of no app={}", r.state))
+                }
+                (ReportKind::CommitStatus, _) => seen.push(format!("a commit status={}", r.state)),
+            }
+        }
+        (state, seen)
     }
 
     /// The state of a context; `Missing` when it was never posted.
@@ -460,6 +518,12 @@ pub struct Protection {
     pub source: ProtectionSource,
     /// What could not be read and why (e.g. "classic protection needs admin").
     pub gaps: Vec<String>,
+    /// The base head, when the protection read already returned it (GitHub's
+    /// `GET /branches/{b}`), so a tick need not read the branch twice.
+    pub head: Option<Sha>,
+    /// GitHub-only requirements (app pins, fields mergeward does not evaluate, the merge
+    /// queue rule, allowed merge methods); `None` on Gitea/Forgejo.
+    pub github: Option<super::github_protection::GitHubRules>,
 }
 
 /// Open, closed (or merged).
@@ -490,6 +554,9 @@ pub struct PullRequest {
     pub is_fork: bool,
     /// `Some(true)` only when the forge says the PR merges cleanly; `None` while unknown.
     pub mergeable: Option<bool>,
+    /// GitHub's `mergeable_state` (`clean`, `unstable`, `has_hooks`, `blocked`, `behind`,
+    /// `dirty`, `unknown`, `draft`) when the forge reported one (GitHub's single-PR read).
+    pub mergeable_state: Option<String>,
     pub merge_base: Option<Sha>,
     pub labels: Vec<Label>,
     pub author: Option<String>,
@@ -630,6 +697,7 @@ mod tests {
             description: None,
             created_at: None,
             updated_at: None,
+            app: None,
             creator: None,
         }
     }

@@ -132,6 +132,8 @@ struct PullDto {
     head: BranchRefDto,
     base: BranchRefDto,
     mergeable: Option<bool>,
+    #[serde(default)]
+    mergeable_state: Option<String>,
     merge_base: Option<String>,
     #[serde(default)]
     labels: Vec<LabelNameDto>,
@@ -195,6 +197,7 @@ pub fn pull_from_json(v: &Value, repo: &RepoSlug, url: &Url) -> Result<PullReque
         base_ref: dto.base.ref_name,
         is_fork,
         mergeable: dto.mergeable,
+        mergeable_state: dto.mergeable_state,
         merge_base: dto.merge_base.as_deref().and_then(Sha::parse),
         labels: dto.labels.into_iter().map(|l| Label(l.name)).collect(),
         author: dto.user.map(|u| u.login),

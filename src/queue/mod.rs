@@ -1,4 +1,5 @@
 //! The merge queue: pure decision rules (`policy`) and the tick that observes, decides,
 //! acts and reports (`tick`).
+pub mod github_rules;
 pub mod policy;
 pub mod tick;

@@ -9,7 +9,8 @@
 //! 4. too few genuine approvals on the current head → wait
 //! 5. behind the base and a required context is red (not merely pending/missing) → wait
 //! 6. behind the base → update
-//! 7. a required context not green → wait
+//! 7. a required context not green → wait (`required_skipped` when every such context is
+//!    only skipped/neutral)
 //! 8. mergeability unknown → wait; conflicting → wait
 //! 9. otherwise → merge (pinned to the evaluated head)
 
@@ -94,6 +95,9 @@ pub struct QueuePolicy {
     pub opt_out_labels: BTreeSet<String>,
     pub queue_label: String,
     pub auto_discover: bool,
+    /// GitHub's own rules (app pins, unmodelled requirements) that a merge must also
+    /// satisfy (`queue::github_rules`); `None` on Gitea/Forgejo.
+    pub github: Option<crate::forge::github_protection::GitHubRules>,
 }
 
 impl QueuePolicy {
@@ -165,6 +169,21 @@ pub enum Reason {
     },
     MergeabilityUnknown,
     Conflicts,
+    /// Required checks only skipped/neutral (GitHub would accept them; mergeward does not
+    /// unless `queue.green_states` says so).
+    RequiredSkipped {
+        contexts: Vec<(String, String)>,
+    },
+    /// Required checks pinned to a GitHub App were not reported green by that app:
+    /// (context, expected and seen sources).
+    RequiredWrongSource {
+        checks: Vec<(String, String)>,
+    },
+    /// GitHub's own `mergeable_state` does not allow the merge without a bypass.
+    ForgeBlocked {
+        mergeable_state: String,
+        unmodelled: Vec<String>,
+    },
 }
 
 impl Reason {
@@ -185,6 +204,9 @@ impl Reason {
         "required_not_green",
         "mergeability_unknown",
         "conflicts",
+        "required_skipped",
+        "required_wrong_source",
+        "forge_blocked",
     ];
 
     pub fn code(&self) -> &'static str {
@@ -204,6 +226,9 @@ impl Reason {
             Reason::RequiredNotGreen { .. } => "required_not_green",
             Reason::MergeabilityUnknown => "mergeability_unknown",
             Reason::Conflicts => "conflicts",
+            Reason::RequiredSkipped { .. } => "required_skipped",
+            Reason::RequiredWrongSource { .. } => "required_wrong_source",
+            Reason::ForgeBlocked { .. } => "forge_blocked",
         }
     }
 
@@ -271,6 +296,32 @@ impl Reason {
                 "the forge has not computed mergeability yet (mergeable is not true)".into()
             }
             Reason::Conflicts => "the PR is not mergeable (conflicts)".into(),
+            Reason::RequiredSkipped { contexts } => format!(
+                "required checks were skipped or neutral, not run green: {}; GitHub counts skipped/neutral as passing, mergeward does not by default (a required job skipped on the queue's branch leaves the code untested); to accept them add the state to queue.green_states",
+                list(contexts)
+            ),
+            Reason::RequiredWrongSource { checks } => format!(
+                "required checks not reported green by the app they are pinned to: {}",
+                checks
+                    .iter()
+                    .map(|(c, s)| format!("{c} ({s})"))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+            Reason::ForgeBlocked {
+                mergeable_state,
+                unmodelled,
+            } => format!(
+                "GitHub's mergeable_state is {mergeable_state:?}: GitHub would not merge this PR without bypassing its rules; {}",
+                if unmodelled.is_empty() {
+                    "mergeward evaluates every requirement it read, so GitHub sees something it does not (check the PR page)".to_string()
+                } else {
+                    format!(
+                        "requirements mergeward does not evaluate itself: {}",
+                        unmodelled.join("; ")
+                    )
+                }
+            ),
         }
     }
 }
@@ -636,6 +687,18 @@ pub fn decide(policy: &QueuePolicy, base: &BaseState, c: &CandidateState) -> Dec
         return verdict(Action::Update, Reason::Behind);
     }
     let not_green_required = not_green(policy, &required);
+    if !not_green_required.is_empty()
+        && not_green_required
+            .iter()
+            .all(|(_, s)| s == "skipped" || s == "neutral")
+    {
+        return verdict(
+            Action::Wait,
+            Reason::RequiredSkipped {
+                contexts: not_green_required,
+            },
+        );
+    }
     if !not_green_required.is_empty() {
         return verdict(
             Action::Wait,

@@ -14,6 +14,7 @@ use futures_util::future::join_all;
 use serde::Serialize;
 use serde_json::json;
 
+use super::github_rules;
 use super::policy::{
     self, Action, BaseState, CandidateState, Decision, QueuePolicy, Reason, RequiredContexts,
 };
@@ -307,6 +308,7 @@ pub fn build_policy(kind: ForgeKind, p: &Protection, s: &QueueSettings) -> Resul
         opt_out_labels: opt_out,
         queue_label: s.queue_label.clone(),
         auto_discover: s.auto_discover,
+        github: p.github.clone(),
     })
 }
 
@@ -320,6 +322,10 @@ pub fn required_approvals(p: &Protection, s: &QueueSettings) -> (u32, Option<Str
             "branch protection does not say and queue.required_approvals is",
         ),
     };
+    // GitHub: when a protection source could not be read, queue.required_approvals is a
+    // floor (a ruleset's count never stands in for the unknown classic one).
+    let from_protection = from_protection
+        .max(super::github_rules::required_approvals(p, s.required_approvals_fallback).0);
     let n = from_protection.max(s.min_approvals);
     let note = (n == 0).then(|| {
         format!(
@@ -364,7 +370,11 @@ fn evidence(policy: &QueuePolicy, d: &Decision, c: Option<&CandidateState>) -> E
         e.approvals = approvers.into_iter().collect();
         e.extra
             .insert("contains_base".into(), json!(c.contains_base));
+        if let Some(state) = &c.pr.mergeable_state {
+            e.extra.insert("mergeable_state".into(), json!(state));
+        }
     }
+    github_rules::add_evidence(policy, &mut e.extra);
     e
 }
 
@@ -1034,6 +1044,7 @@ impl<F: Forge> Tick<'_, F> {
             }
         })?;
         let policy = build_policy(f.kind(), &protection, s)?;
+        github_rules::check_config(&protection, s.merge_method)?;
         let mut report = TickReport {
             outcome: TickOutcome::Idle,
             base_head: None,
@@ -1049,8 +1060,20 @@ impl<F: Forge> Tick<'_, F> {
             held: BTreeMap::new(),
             prs: BTreeMap::new(),
         };
+        if let (_, Some(note)) =
+            github_rules::required_approvals(&protection, s.required_approvals_fallback)
+        {
+            report.notes.push(note);
+        }
+        if let Some(g) = &protection.github {
+            report.notes.extend(g.notes.iter().cloned());
+        }
         self.recover(&mut report).await?;
-        let base_head = f.branch_head(&s.branch).await?;
+        // GitHub's protection read already returned the base head: not read twice.
+        let base_head = match protection.head.clone() {
+            Some(h) => h,
+            None => f.branch_head(&s.branch).await?,
+        };
         report.base_head = Some(base_head.clone());
         let base_statuses = if policy.push_required_contexts.is_empty() {
             crate::forge::CommitStatuses::reduce(base_head.clone(), Vec::new())
@@ -1112,7 +1135,8 @@ impl<F: Forge> Tick<'_, F> {
                 bar.inc(1);
                 match obs {
                     Ok(c) => {
-                        let d = policy::decide(&policy, &base, &c);
+                        let d =
+                            github_rules::refine(&policy, &c, policy::decide(&policy, &base, &c));
                         if matches!(d.action, Action::Merge { .. }) {
                             found_ready = true;
                         }
@@ -1554,6 +1578,22 @@ impl<F: Forge> Tick<'_, F> {
             ));
             return Ok(MergeResult::Deferred);
         }
+        // GitHub's own verdict on the re-read PR, before every merge (second line of defence).
+        if let Some(rules) = &policy.github
+            && let Some(reason) = github_rules::mergeable_state_refusal(rules, policy, c, &now_pr)
+        {
+            let blocked = Decision {
+                action: Action::Wait,
+                reason,
+                ..d.clone()
+            };
+            report
+                .notes
+                .push(format!("#{} not merged: {}", d.pr.0, blocked.reason.text()));
+            self.record_decision(policy, &blocked, Some(c), None, None)
+                .await?;
+            return Ok(MergeResult::Deferred);
+        }
         let req = MergeRequest {
             method: self.settings.merge_method,
             title: format!("Merge PR #{} via mergeward", d.pr.0),
@@ -1634,6 +1674,18 @@ impl<F: Forge> Tick<'_, F> {
                 )
                 .await?;
                 Ok(MergeResult::Merged)
+            }
+            Done::Refused(e) if e.is_rate_limited() => {
+                // Nothing was merged and nothing is wrong with the PR: try again later.
+                report
+                    .notes
+                    .push(format!("merging #{} was rate-limited: {e}", d.pr.0));
+                report.unevaluated.push(Unevaluated {
+                    pr: d.pr.0,
+                    error: e.to_string(),
+                    exit_label: err_label(&e),
+                });
+                Ok(MergeResult::Unknown)
             }
             Done::Refused(e)
                 if let Some(err) = self.token_problem(&e, &format!("merge #{}", d.pr.0)).await =>
@@ -1773,6 +1825,14 @@ impl<F: Forge> Tick<'_, F> {
                     .await?;
                 }
                 Ok(UpdateResult::Updated)
+            }
+            Done::Refused(e) if e.is_rate_limited() => {
+                report.unevaluated.push(Unevaluated {
+                    pr: d.pr.0,
+                    error: e.to_string(),
+                    exit_label: err_label(&e),
+                });
+                Ok(UpdateResult::Unknown)
             }
             Done::Refused(e)
                 if let Some(err) = self

@@ -299,6 +299,7 @@ mod tests {
             description: None,
             created_at: None,
             updated_at: None,
+            app: None,
             creator: None,
         }
     }

@@ -154,6 +154,23 @@ pub enum FaultAction {
     },
 }
 
+impl FaultAction {
+    /// GitHub's secondary rate limit as recorded from api.github.com: 403, quota left, no
+    /// `Retry-After`, identified only by its message.
+    pub fn github_secondary_rate_limit() -> FaultAction {
+        FaultAction::Status {
+            code: 403,
+            body: Some(r#"{"message":"You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you reach out to GitHub Support for help, please include the request ID 8F2C:1B4E:3A1F2C:3C2D1E:66A0B1C2.","documentation_url":"https://docs.github.com/free-pro-team@latest/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits","status":"403"}"#.into()),
+            headers: vec![
+                ("x-ratelimit-limit".into(), "5000".into()),
+                ("x-ratelimit-remaining".into(), "4987".into()),
+                ("x-ratelimit-used".into(), "13".into()),
+                ("x-ratelimit-resource".into(), "core".into()),
+            ],
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 pub(crate) struct FaultSet {
     entries: Vec<(Fault, u64)>,

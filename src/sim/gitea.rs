@@ -495,7 +495,7 @@ impl G<'_> {
         resp.set_header("X-PerPage", page.limit);
         resp.set_header("X-PageCount", pages);
         resp.set_header("X-HasMore", page.page < pages);
-        if let Some(l) = link_header(self.r, self.st.dialect, page, total) {
+        if let Some(l) = link_header(self.r, self.st, page, total) {
             resp.set_header("Link", l);
         }
         resp

@@ -263,6 +263,12 @@ impl H<'_> {
         if with_creator {
             v["creator"] = self.user_json(&s.creator);
         }
+        // Very old status rows have no context.
+        if s.context.is_empty()
+            && let Some(o) = v.as_object_mut()
+        {
+            o.remove("context");
+        }
         v
     }
 
@@ -295,7 +301,8 @@ impl H<'_> {
         let html = format!("{}/pull/{}#pullrequestreview-{}", self.html(), rv.pr, rv.id);
         let pr_url = format!("{}/pulls/{}", self.api(), rv.pr);
         json!({
-            "id": rv.id, "node_id": format!("PRR_{}", rv.id), "user": self.user_json(&rv.user), "body": rv.body,
+            "id": rv.id, "node_id": format!("PRR_{}", rv.id),
+            "user": if rv.user.is_empty() { Value::Null } else { self.user_json(&rv.user) }, "body": rv.body,
             "state": state, "html_url": html, "pull_request_url": pr_url,
             "_links": {"html": {"href": html}, "pull_request": {"href": pr_url}},
             "submitted_at": ts(&rv.submitted_at),
@@ -599,7 +606,7 @@ impl H<'_> {
             return github_err(405, "Pull Request is not mergeable");
         }
         let login = self.r.login();
-        if let Some(msg) = self.st.github_merge_block(n, &login) {
+        if let Some(msg) = self.st.github_merge_block_with(n, &login, Some(&method)) {
             return github_err(405, &msg);
         }
         let forced = self.st.github_merge_block(n, "").is_some();
@@ -699,7 +706,7 @@ impl H<'_> {
                 "url": format!("{}/commits/{sha}/status", self.api()),
             }),
         );
-        if let Some(l) = link_header(r, self.st.dialect, page, latest.len()) {
+        if let Some(l) = link_header(r, self.st, page, latest.len()) {
             resp.set_header("Link", l);
         }
         resp
@@ -741,7 +748,7 @@ impl H<'_> {
             .map(|c| self.check_run_json(c))
             .collect();
         let mut resp = Resp::json(200, json!({"total_count": runs.len(), "check_runs": items}));
-        if let Some(l) = link_header(r, self.st.dialect, page, runs.len()) {
+        if let Some(l) = link_header(r, self.st, page, runs.len()) {
             resp.set_header("Link", l);
         }
         resp
@@ -834,26 +841,33 @@ impl H<'_> {
         let mut v = json!({
             "url": url,
             "enforce_admins": {"url": format!("{url}/enforce_admins"), "enabled": p.enforce_admins},
-            "required_signatures": {"url": format!("{url}/required_signatures"), "enabled": false},
-            "required_linear_history": {"enabled": false}, "allow_force_pushes": {"enabled": false},
+            "required_signatures": {"url": format!("{url}/required_signatures"), "enabled": p.required_signatures},
+            "required_linear_history": {"enabled": p.required_linear_history}, "allow_force_pushes": {"enabled": false},
             "allow_deletions": {"enabled": false}, "block_creations": {"enabled": false},
-            "required_conversation_resolution": {"enabled": false}, "lock_branch": {"enabled": false},
+            "required_conversation_resolution": {"enabled": p.required_conversation_resolution}, "lock_branch": {"enabled": false},
             "allow_fork_syncing": {"enabled": false},
         });
         if let Some(rsc) = self.required_status_checks_json(b) {
             v["required_status_checks"] = rsc;
         }
-        if p.required_approvals > 0 || p.dismiss_stale_approvals {
+        if p.required_approvals > 0
+            || p.dismiss_stale_approvals
+            || p.require_code_owner_reviews
+            || p.require_last_push_approval
+        {
             v["required_pull_request_reviews"] = json!({
                 "url": format!("{url}/required_pull_request_reviews"),
-                "dismiss_stale_reviews": p.dismiss_stale_approvals, "require_code_owner_reviews": false,
-                "required_approving_review_count": p.required_approvals, "require_last_push_approval": false,
+                "dismiss_stale_reviews": p.dismiss_stale_approvals, "require_code_owner_reviews": p.require_code_owner_reviews,
+                "required_approving_review_count": p.required_approvals, "require_last_push_approval": p.require_last_push_approval,
             });
         }
         Resp::json(200, v)
     }
 
     fn rules(&self) -> Resp {
+        if self.st.no_rulesets_api {
+            return self.not_found();
+        }
         let b = self.r.param("branch");
         let source = format!("{}/{}", self.st.owner, self.st.name);
         let mut rules = Vec::new();
@@ -874,15 +888,33 @@ impl H<'_> {
                     "ruleset_source_type": "Repository", "ruleset_source": source, "ruleset_id": rs.id,
                 }));
             }
-            if let Some(n) = rs.required_approving_review_count {
+            if rs.required_approving_review_count.is_some()
+                || rs.require_code_owner_review
+                || rs.allowed_merge_methods.is_some()
+            {
+                let methods = rs
+                    .allowed_merge_methods
+                    .clone()
+                    .unwrap_or_else(|| vec!["merge".into(), "squash".into(), "rebase".into()]);
                 rules.push(json!({
                     "type": "pull_request",
-                    "parameters": {"required_approving_review_count": n, "dismiss_stale_reviews_on_push": false,
-                                   "require_code_owner_review": false, "require_last_push_approval": false,
+                    "parameters": {"required_approving_review_count": rs.required_approving_review_count.unwrap_or(0),
+                                   "dismiss_stale_reviews_on_push": false,
+                                   "require_code_owner_review": rs.require_code_owner_review, "require_last_push_approval": false,
                                    "required_review_thread_resolution": false,
-                                   "allowed_merge_methods": ["merge", "squash", "rebase"]},
+                                   "allowed_merge_methods": methods},
                     "ruleset_source_type": "Repository", "ruleset_source": source, "ruleset_id": rs.id,
                 }));
+            }
+            for extra in &rs.rules {
+                let mut rule = extra.clone();
+                if let Some(o) = rule.as_object_mut() {
+                    o.entry("ruleset_source_type")
+                        .or_insert(json!("Repository"));
+                    o.entry("ruleset_source").or_insert(json!(source));
+                    o.entry("ruleset_id").or_insert(json!(rs.id));
+                }
+                rules.push(rule);
             }
         }
         paged(self.r, self.st, rules, true)

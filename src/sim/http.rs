@@ -300,7 +300,7 @@ impl Page {
     }
 }
 
-fn page_url(r: &Req, page: usize) -> String {
+fn page_url(r: &Req, st: &SimState, page: usize) -> String {
     let mut q: Vec<(String, String)> = r
         .query
         .iter()
@@ -312,25 +312,57 @@ fn page_url(r: &Req, page: usize) -> String {
         .iter()
         .map(|(k, v)| format!("{}={}", pct_encode(k), pct_encode(v)))
         .collect();
-    format!("{}{}?{}", r.base_url, r.path, qs.join("&"))
+    // GitHub's links name the repository by id: `/repositories/{id}/pulls?…`.
+    let repo_prefix = format!("/repos/{}/{}/", st.owner, st.name);
+    let path = match st.dialect {
+        Dialect::GitHub if r.path.starts_with(&repo_prefix) => format!(
+            "/repositories/{}/{}",
+            st.repo_id,
+            &r.path[repo_prefix.len()..]
+        ),
+        _ => r.path.clone(),
+    };
+    format!("{}{}?{}", r.base_url, path, qs.join("&"))
 }
 
-/// `Link` header (next/last/first/prev) or `None` for a single page.
-pub(crate) fn link_header(r: &Req, d: Dialect, page: Page, total: usize) -> Option<String> {
+/// `Link` header or `None` for a single page. Gitea: next, last, first, prev. GitHub (as
+/// recorded from api.github.com): prev, next, last, first, joined by `", "`.
+pub(crate) fn link_header(r: &Req, st: &SimState, page: Page, total: usize) -> Option<String> {
     let pages = page.pages(total);
-    let mut links = Vec::new();
-    if page.page < pages {
-        links.push(format!("<{}>; rel=\"next\"", page_url(r, page.page + 1)));
-        links.push(format!("<{}>; rel=\"last\"", page_url(r, pages)));
-    }
-    if page.page > 1 {
-        links.push(format!("<{}>; rel=\"first\"", page_url(r, 1)));
-        links.push(format!("<{}>; rel=\"prev\"", page_url(r, page.page - 1)));
-    }
+    let next = (page.page < pages).then(|| {
+        [
+            format!("<{}>; rel=\"next\"", page_url(r, st, page.page + 1)),
+            format!("<{}>; rel=\"last\"", page_url(r, st, pages)),
+        ]
+    });
+    let back = (page.page > 1).then(|| {
+        [
+            format!("<{}>; rel=\"first\"", page_url(r, st, 1)),
+            format!("<{}>; rel=\"prev\"", page_url(r, st, page.page - 1)),
+        ]
+    });
+    let links: Vec<String> = match st.dialect {
+        Dialect::Gitea => next.into_iter().chain(back).flatten().collect(),
+        Dialect::GitHub => {
+            let mut l = Vec::new();
+            if let Some([first, prev]) = &back {
+                l.push(prev.clone());
+                if let Some([n, last]) = &next {
+                    l.push(n.clone());
+                    l.push(last.clone());
+                }
+                l.push(first.clone());
+            } else if let Some([n, last]) = next {
+                l.push(n);
+                l.push(last);
+            }
+            l
+        }
+    };
     if links.is_empty() {
         None
     } else {
-        Some(links.join(match d {
+        Some(links.join(match st.dialect {
             Dialect::Gitea => ",",
             Dialect::GitHub => ", ",
         }))
@@ -347,7 +379,7 @@ pub(crate) fn paged(r: &Req, st: &SimState, items: Vec<Value>, with_link: bool) 
     if st.dialect == Dialect::Gitea {
         resp.set_header("X-Total-Count", total);
     }
-    if with_link && let Some(l) = link_header(r, st.dialect, page, total) {
+    if with_link && let Some(l) = link_header(r, st, page, total) {
         resp.set_header("Link", l);
     }
     resp

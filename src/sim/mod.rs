@@ -378,7 +378,17 @@ async fn handle(State(sh): State<Arc<Shared>>, req: Request) -> Response {
         .await
         .unwrap_or_default();
     let method = parts.method.as_str().to_ascii_uppercase();
-    let path = parts.uri.path().to_string();
+    let mut path = parts.uri.path().to_string();
+    // GitHub's pagination links address the repository by id: `/repositories/{id}/…`.
+    if sh.dialect == Dialect::GitHub
+        && let Some(rest) = path.strip_prefix("/repositories/")
+    {
+        let (id, tail) = rest.split_once('/').unwrap_or((rest, ""));
+        let st = lock(&sh.state);
+        if id.parse::<u64>().ok() == Some(st.repo_id) {
+            path = format!("/repos/{}/{}/{tail}", st.owner, st.name);
+        }
+    }
     let query = http::parse_query(parts.uri.query().unwrap_or(""));
     let dialect = sh.dialect;
     let mut table = routes(dialect);
@@ -403,6 +413,11 @@ async fn handle(State(sh): State<Arc<Shared>>, req: Request) -> Response {
         .headers
         .get("authorization")
         .and_then(|v| v.to_str().ok());
+    let if_none_match = parts
+        .headers
+        .get("if-none-match")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     let (user, latency) = {
         let st = lock(&sh.state);
         (authenticate(&st, dialect, auth, &query), st.latency_ms)
@@ -502,11 +517,33 @@ async fn handle(State(sh): State<Arc<Shared>>, req: Request) -> Response {
                     {
                         st.rate_used += 1;
                     }
-                    match dialect {
+                    let mut resp = match dialect {
                         _ if is_web => logs::web(&st, &ctx, auth.is_some()),
                         Dialect::Gitea => gitea::dispatch(&mut st, &ctx),
                         Dialect::GitHub => github::dispatch(&mut st, &ctx),
+                    };
+                    // GitHub: every JSON answer carries a (weak) ETag; a conditional GET
+                    // that matches is a 304 without body, which costs no rate-limit point.
+                    if dialect == Dialect::GitHub
+                        && method == "GET"
+                        && !is_web
+                        && resp.status == 200
+                        && let Some(body) = resp.body.as_ref().map(Value::to_string)
+                    {
+                        let etag = format!("W/\"{}\"", fake_sha(&body));
+                        if if_none_match.as_deref() == Some(etag.as_str()) {
+                            let link = resp.get_header("Link").map(str::to_string);
+                            resp = http::Resp::empty(304);
+                            if let Some(l) = link {
+                                resp.set_header("Link", l);
+                            }
+                            if user.is_some() && route != "/rate_limit" {
+                                st.rate_used = st.rate_used.saturating_sub(1);
+                            }
+                        }
+                        resp.set_header("ETag", etag);
                     }
+                    resp
                 }
             };
             if user.is_some() {

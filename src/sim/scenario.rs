@@ -257,6 +257,21 @@ pub struct ProtectionSpec {
     /// Gitea `enable_push` (direct pushes allowed for writers).
     #[serde(default)]
     pub enable_push: bool,
+    /// GitHub classic `require_code_owner_reviews` (code owners: `Scenario::code_owners`).
+    #[serde(default)]
+    pub require_code_owner_reviews: bool,
+    /// GitHub classic `require_last_push_approval`.
+    #[serde(default)]
+    pub require_last_push_approval: bool,
+    /// GitHub classic `required_signatures.enabled` (simulated commits are unsigned).
+    #[serde(default)]
+    pub required_signatures: bool,
+    /// GitHub classic `required_linear_history.enabled` (the `merge` method is refused).
+    #[serde(default)]
+    pub required_linear_history: bool,
+    /// GitHub classic `required_conversation_resolution.enabled` (not enforced by the sim).
+    #[serde(default)]
+    pub required_conversation_resolution: bool,
 }
 
 fn yes() -> bool {
@@ -278,7 +293,26 @@ impl ProtectionSpec {
             ignore_stale_approvals: false,
             enforce_admins: true,
             enable_push: false,
+            require_code_owner_reviews: false,
+            require_last_push_approval: false,
+            required_signatures: false,
+            required_linear_history: false,
+            required_conversation_resolution: false,
         }
+    }
+    /// GitHub `enforce_admins: false`: admins bypass classic protection when merging.
+    pub fn admins_bypass(mut self) -> Self {
+        self.enforce_admins = false;
+        self
+    }
+    /// GitHub `checks[].app_id`: `context` must come from app `app_id`.
+    pub fn pin(mut self, context: &str, app_id: i64) -> Self {
+        self.check_app_ids.insert(context.to_string(), app_id);
+        self
+    }
+    pub fn require_code_owner_reviews(mut self) -> Self {
+        self.require_code_owner_reviews = true;
+        self
     }
     pub fn contexts(mut self, c: &[&str]) -> Self {
         self.status_check_contexts = c.iter().map(|s| s.to_string()).collect();
@@ -324,6 +358,57 @@ pub struct RulesetSpec {
     /// `active` (default), `evaluate` or `disabled`.
     #[serde(default = "active")]
     pub enforcement: String,
+    /// `pull_request.require_code_owner_review` (code owners: `Scenario::code_owners`).
+    #[serde(default)]
+    pub require_code_owner_review: bool,
+    /// `pull_request.allowed_merge_methods` (absent: all three).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_merge_methods: Option<Vec<String>>,
+    /// Further rules served verbatim (`{"type": "merge_queue", "parameters": {…}}`,
+    /// `{"type": "required_linear_history"}`, …). The sim enforces `merge_queue`,
+    /// `required_linear_history` and `required_signatures` on merge.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<serde_json::Value>,
+    /// Logins that bypass this ruleset (GitHub `bypass_actors`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bypass: Vec<String>,
+}
+
+impl RulesetSpec {
+    pub fn new(name: impl Into<String>, branches: &[&str]) -> RulesetSpec {
+        RulesetSpec {
+            id: None,
+            name: name.into(),
+            branches: branches.iter().map(|b| b.to_string()).collect(),
+            required_status_checks: Vec::new(),
+            strict: false,
+            required_approving_review_count: None,
+            enforcement: active(),
+            require_code_owner_review: false,
+            allowed_merge_methods: None,
+            rules: Vec::new(),
+            bypass: Vec::new(),
+        }
+    }
+    pub fn check(mut self, context: &str, integration_id: Option<i64>) -> Self {
+        self.required_status_checks.push(CheckSpec::Full {
+            context: context.to_string(),
+            integration_id,
+        });
+        self
+    }
+    pub fn approvals(mut self, n: u64) -> Self {
+        self.required_approving_review_count = Some(n);
+        self
+    }
+    pub fn rule(mut self, rule: serde_json::Value) -> Self {
+        self.rules.push(rule);
+        self
+    }
+    pub fn bypass(mut self, login: &str) -> Self {
+        self.bypass.push(login.to_string());
+        self
+    }
 }
 
 fn active() -> String {
@@ -383,6 +468,9 @@ pub struct PullSpec {
     /// Label names (created on the fly when not declared).
     #[serde(default)]
     pub labels: Vec<String>,
+    /// GitHub `mergeable_state` to report instead of the computed one (e.g. `has_hooks`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mergeable_state: Option<String>,
 }
 
 fn one() -> usize {
@@ -415,7 +503,12 @@ impl PullSpec {
             mergeable: None,
             conflict: false,
             labels: Vec::new(),
+            mergeable_state: None,
         }
+    }
+    pub fn mergeable_state(mut self, state: impl Into<String>) -> Self {
+        self.mergeable_state = Some(state.into());
+        self
     }
     pub fn title(mut self, t: impl Into<String>) -> Self {
         self.title = Some(t.into());
@@ -676,6 +769,12 @@ pub struct ReviewSpec {
     pub stale: Option<bool>,
     #[serde(default)]
     pub dismissed: bool,
+    /// GitHub serves `"user": null` (the reviewer's account was deleted).
+    #[serde(default)]
+    pub user_deleted: bool,
+    /// GitHub serves `"commit_id": null` (the reviewed commit was garbage-collected).
+    #[serde(default)]
+    pub commit_id_null: bool,
 }
 
 impl ReviewSpec {
@@ -689,7 +788,17 @@ impl ReviewSpec {
             official: None,
             stale: None,
             dismissed: false,
+            user_deleted: false,
+            commit_id_null: false,
         }
+    }
+    pub fn user_deleted(mut self) -> Self {
+        self.user_deleted = true;
+        self
+    }
+    pub fn commit_id_null(mut self) -> Self {
+        self.commit_id_null = true;
+        self
     }
     pub fn commit(mut self, c: impl Into<String>) -> Self {
         self.commit = Some(c.into());
@@ -760,6 +869,12 @@ pub struct Scenario {
     /// Job logs (Gitea API and web routes, GitHub's redirect), see `JobLogSpec`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub job_logs: Vec<super::logs::JobLogSpec>,
+    /// GitHub: logins whose approval satisfies a code-owner review requirement.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub code_owners: Vec<String>,
+    /// GitHub Enterprise Server without rulesets: `GET /rules/branches/{b}` answers 404.
+    #[serde(default)]
+    pub no_rulesets_api: bool,
 }
 
 fn main() -> String {
@@ -789,7 +904,17 @@ impl Scenario {
             faults: Vec::new(),
             files: Vec::new(),
             job_logs: Vec::new(),
+            code_owners: Vec::new(),
+            no_rulesets_api: false,
         }
+    }
+    pub fn code_owner(mut self, login: &str) -> Self {
+        self.code_owners.push(login.to_string());
+        self
+    }
+    pub fn no_rulesets_api(mut self) -> Self {
+        self.no_rulesets_api = true;
+        self
     }
     /// A Gitea 1.22.6 scenario for `owner/name`.
     pub fn gitea(repo: &str) -> Scenario {

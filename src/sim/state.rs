@@ -80,6 +80,8 @@ pub struct PullRequest {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub closed_at: Option<DateTime<Utc>>,
+    /// A GitHub `mergeable_state` reported instead of the computed one.
+    pub mergeable_state_override: Option<String>,
 }
 
 /// A review. `state` uses the Gitea vocabulary:
@@ -134,6 +136,12 @@ pub struct BranchProtection {
     pub enforce_admins: bool,
     pub enable_push: bool,
     pub created_at: DateTime<Utc>,
+    /// GitHub classic extras (see `ProtectionSpec`).
+    pub require_code_owner_reviews: bool,
+    pub require_last_push_approval: bool,
+    pub required_signatures: bool,
+    pub required_linear_history: bool,
+    pub required_conversation_resolution: bool,
 }
 
 /// A GitHub ruleset.
@@ -147,6 +155,20 @@ pub struct Ruleset {
     pub strict: bool,
     pub required_approving_review_count: Option<u64>,
     pub enforcement: String,
+    pub require_code_owner_review: bool,
+    pub allowed_merge_methods: Option<Vec<String>>,
+    /// Further rules, served verbatim.
+    pub rules: Vec<serde_json::Value>,
+    pub bypass: Vec<String>,
+}
+
+impl Ruleset {
+    /// Whether a verbatim rule of this type is present.
+    pub fn has_rule(&self, kind: &str) -> bool {
+        self.rules
+            .iter()
+            .any(|r| r.get("type").and_then(serde_json::Value::as_str) == Some(kind))
+    }
 }
 
 /// A user.
@@ -214,6 +236,10 @@ pub struct SimState {
     pub files: super::files::SimFiles,
     /// Job logs (see `logs.rs`).
     pub job_logs: Vec<super::logs::JobLogSpec>,
+    /// GitHub code owners (their approval satisfies a code-owner review requirement).
+    pub code_owners: Vec<String>,
+    /// GitHub: `GET /rules/branches/{b}` answers 404 (a server without rulesets).
+    pub no_rulesets_api: bool,
     clock: DateTime<Utc>,
     next_id: u64,
     commit_counter: u64,
@@ -335,6 +361,8 @@ impl SimState {
             initial_faults: sc.faults.clone(),
             files: Default::default(),
             job_logs: sc.job_logs.clone(),
+            code_owners: sc.code_owners.clone(),
+            no_rulesets_api: sc.no_rulesets_api,
             clock,
             next_id: 1,
             commit_counter: 0,
@@ -417,6 +445,11 @@ impl SimState {
                 enforce_admins: p.enforce_admins,
                 enable_push: p.enable_push,
                 created_at,
+                require_code_owner_reviews: p.require_code_owner_reviews,
+                require_last_push_approval: p.require_last_push_approval,
+                required_signatures: p.required_signatures,
+                required_linear_history: p.required_linear_history,
+                required_conversation_resolution: p.required_conversation_resolution,
             });
         }
         for (i, r) in sc.rulesets.iter().enumerate() {
@@ -438,6 +471,10 @@ impl SimState {
                 strict: r.strict,
                 required_approving_review_count: r.required_approving_review_count,
                 enforcement: r.enforcement.clone(),
+                require_code_owner_review: r.require_code_owner_review,
+                allowed_merge_methods: r.allowed_merge_methods.clone(),
+                rules: r.rules.clone(),
+                bypass: r.bypass.clone(),
             });
         }
         // pulls
@@ -524,6 +561,12 @@ impl SimState {
                 rv.official = official;
                 rv.stale = stale;
                 rv.dismissed = r.dismissed;
+                if r.user_deleted {
+                    rv.user = String::new();
+                }
+                if r.commit_id_null {
+                    rv.commit_id = String::new();
+                }
             }
         }
         for c in &sc.comments {
@@ -624,6 +667,7 @@ impl SimState {
                 } else {
                     None
                 },
+                mergeable_state_override: p.mergeable_state.clone(),
             },
         );
         if p.merged {
@@ -1406,16 +1450,33 @@ impl SimState {
         Some(s_ok && r_ok)
     }
 
-    /// GitHub merge gate: `None` = allowed, otherwise the 405 message.
+    /// GitHub merge gate: `None` = allowed, otherwise the 405 message. `method` is the
+    /// merge method (`None`: judge the PR only, as `mergeable_state` does).
     pub fn github_merge_block(&self, n: u64, actor: &str) -> Option<String> {
+        self.github_merge_block_with(n, actor, None)
+    }
+
+    pub fn github_merge_block_with(
+        &self,
+        n: u64,
+        actor: &str,
+        method: Option<&str>,
+    ) -> Option<String> {
         let p = self.try_pull(n)?;
         let classic = self.protection_for(&p.base_ref);
         let admin_bypass =
             classic.is_some_and(|c| !c.enforce_admins) && self.perm(actor) >= Permission::Admin;
-        let rulesets = self.rulesets_for(&p.base_ref);
+        let rulesets: Vec<&Ruleset> = self
+            .rulesets_for(&p.base_ref)
+            .into_iter()
+            .filter(|r| !r.bypass.iter().any(|b| b.eq_ignore_ascii_case(actor)))
+            .collect();
         let mut required: Vec<(String, Option<i64>)> = Vec::new();
         let mut strict = false;
         let mut approvals = 0;
+        let mut code_owner = false;
+        let mut linear = false;
+        let mut signatures = false;
         if let Some(c) = classic
             && !admin_bypass
         {
@@ -1428,11 +1489,36 @@ impl SimState {
                 strict |= c.block_on_outdated_branch;
             }
             approvals = approvals.max(c.required_approvals);
+            code_owner |= c.require_code_owner_reviews;
+            linear |= c.required_linear_history;
+            signatures |= c.required_signatures;
         }
         for r in &rulesets {
+            if r.has_rule("merge_queue") {
+                return Some(
+                    "Repository rule violations found\n\nChanges must be made through the merge queue"
+                        .to_string(),
+                );
+            }
+            if let (Some(m), Some(allowed)) = (method, &r.allowed_merge_methods)
+                && !allowed.iter().any(|a| a == m)
+            {
+                return Some(format!(
+                    "Repository rule violations found\n\nMerge method {m} is not allowed on this branch"
+                ));
+            }
             required.extend(r.required_status_checks.iter().cloned());
             strict |= r.strict && !r.required_status_checks.is_empty();
             approvals = approvals.max(r.required_approving_review_count.unwrap_or(0));
+            code_owner |= r.require_code_owner_review;
+            linear |= r.has_rule("required_linear_history");
+            signatures |= r.has_rule("required_signatures");
+        }
+        if signatures {
+            return Some("Commits must have verified signatures.".to_string());
+        }
+        if linear && method == Some("merge") {
+            return Some("This branch must not contain merge commits.".to_string());
         }
         if strict && self.is_behind(n) {
             return Some("Head branch is out of date. Review and try the merge again.".to_string());
@@ -1447,7 +1533,7 @@ impl SimState {
                 required.len()
             ));
         }
-        if approvals > 0 {
+        if approvals > 0 || code_owner {
             let (ok, changes) = self.github_review_counts(n);
             if changes > 0 {
                 return Some("Changes have been requested on this pull request.".to_string());
@@ -1459,7 +1545,25 @@ impl SimState {
                 ));
             }
         }
+        if code_owner && !self.github_code_owner_approved(n) {
+            return Some("Waiting on code owner review.".to_string());
+        }
         None
+    }
+
+    /// Whether a code owner's latest verdict on PR `n` is an approval.
+    pub fn github_code_owner_approved(&self, n: u64) -> bool {
+        let mut latest: BTreeMap<String, &Review> = BTreeMap::new();
+        for r in self.reviews.iter().filter(|r| r.pr == n && !r.dismissed) {
+            if matches!(r.state.as_str(), "APPROVED" | "REQUEST_CHANGES") {
+                latest.insert(r.user.to_lowercase(), r);
+            }
+        }
+        self.code_owners.iter().any(|o| {
+            latest
+                .get(&o.to_lowercase())
+                .is_some_and(|r| r.state == "APPROVED")
+        })
     }
 
     /// (approvals, change requests) from the latest non-comment review per writer.
@@ -1492,6 +1596,18 @@ impl SimState {
         };
         if p.state != "open" {
             return "unknown";
+        }
+        if let Some(forced) = &p.mergeable_state_override {
+            return match forced.as_str() {
+                "clean" => "clean",
+                "unstable" => "unstable",
+                "has_hooks" => "has_hooks",
+                "blocked" => "blocked",
+                "behind" => "behind",
+                "dirty" => "dirty",
+                "draft" => "draft",
+                _ => "unknown",
+            };
         }
         if p.draft {
             return "draft";

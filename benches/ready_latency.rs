@@ -142,7 +142,10 @@ async fn main() -> Result<(), BoxError> {
     println!("ready → merged over {trials} trials ({PRS} open PRs, 10 ms per request):");
     println!("| ticks | median | p95 | max |");
     println!("|---|---|---|---|");
-    for (name, v) in [("cron only (every 5 min)", &mut cron), ("event-triggered", &mut event)] {
+    for (name, v) in [
+        ("cron only (every 5 min)", &mut cron),
+        ("event-triggered", &mut event),
+    ] {
         let max = v.iter().cloned().fold(0.0, f64::max);
         println!(
             "| {name} | {:.2} s | {:.2} s | {:.2} s |",

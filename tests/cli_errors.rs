@@ -47,6 +47,19 @@ fn args(sim: &Sim, forge: &str, cmd: &[&str], ledger: &std::path::Path) -> Vec<S
     v
 }
 
+/// An error message with what changes from run to run replaced: the simulator's address,
+/// temporary paths.
+fn stable(msg: &str, sim: Option<&Sim>, dir: Option<&std::path::Path>) -> String {
+    let mut m = msg.to_string();
+    if let Some(sim) = sim {
+        m = m.replace(&sim.url(), "http://forge");
+    }
+    if let Some(d) = dir {
+        m = m.replace(&d.display().to_string(), "<tmp>");
+    }
+    m
+}
+
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
@@ -71,6 +84,10 @@ async fn no_token_says_which_variables_to_set() {
         )
         .await;
         let e = stderr(&o);
+        insta::assert_snapshot!(
+            format!("no_token_{kind}"),
+            stable(&e, Some(&sim), Some(dir.path()))
+        );
         assert_ne!(o.status.code(), Some(0), "{kind}: {e}");
         assert!(
             e.contains("no token: set MERGEWARD_TOKEN (or GITEA_TOKEN / GITHUB_TOKEN), or pass --token-file PATH"),
@@ -96,6 +113,7 @@ async fn forge_github_against_a_gitea_server_suggests_forge_gitea() {
     )
     .await;
     let e = stderr(&o);
+    insta::assert_snapshot!("not_github", stable(&e, Some(&sim), Some(dir.path())));
     assert_eq!(o.status.code(), Some(4), "{e}");
     assert!(e.contains("this server does not look like GitHub"), "{e}");
     assert!(e.contains("try --forge gitea"), "{e}");
@@ -111,6 +129,10 @@ async fn a_missing_repository_is_not_a_token_problem() {
     a[i] = "acme/nothing-here".into();
     let o = run(a, vec![("GITEA_TOKEN", TOKEN.to_string())]).await;
     let e = stderr(&o);
+    insta::assert_snapshot!(
+        "missing_repository",
+        stable(&e, Some(&sim), Some(dir.path()))
+    );
     assert_eq!(o.status.code(), Some(4), "{e}");
     assert!(e.contains("check --repo and --branch"), "{e}");
     assert!(
@@ -276,6 +298,14 @@ async fn a_ledger_that_is_not_sqlite_or_not_reachable_fails_within_seconds_namin
         .unwrap();
         let took = started.elapsed();
         let e = stderr(&o);
+        insta::assert_snapshot!(
+            if ledger.starts_with("postgres") {
+                "ledger_unreachable"
+            } else {
+                "ledger_not_sqlite"
+            },
+            stable(&e, None, Some(dir.path()))
+        );
         assert_ne!(o.status.code(), Some(0), "{ledger}: {e}");
         assert!(
             took < std::time::Duration::from_secs(5),
@@ -361,6 +391,7 @@ async fn a_url_without_a_scheme_is_a_usage_error_showing_the_corrected_url() {
     )
     .await;
     let e = stderr(&o);
+    insta::assert_snapshot!("url_without_scheme", stable(&e, None, Some(dir.path())));
     assert_eq!(o.status.code(), Some(2), "{e}");
     assert!(e.contains("\"git.example.com\" has no scheme"), "{e}");
     assert!(e.contains("https://git.example.com"), "{e}");

@@ -54,7 +54,12 @@ pub enum LedgerError {
 
     /// The database could not be opened or reached.
     #[error(
-        "cannot open the ledger at {locator}: {source}\n  hint: check that the file is writable or that the PostgreSQL server is reachable and the database exists"
+        "cannot open the ledger at {locator}: {source}\n  hint: {}",
+        if locator.starts_with("postgres") {
+            "check that the PostgreSQL server is reachable and the database exists (--ledger / MERGEWARD_LEDGER)"
+        } else {
+            "a SQLite ledger file (default .mergeward/ledger.db) must be writable and a SQLite database; point --ledger / MERGEWARD_LEDGER at another file"
+        }
     )]
     Open {
         locator: String,

@@ -122,14 +122,8 @@ fn approvals(v: Option<i64>) -> Option<u32> {
 impl GiteaForge {
     /// Every comment body of issue or PR `n`, read to completion.
     async fn read_comment_bodies(&self, n: PrNumber) -> Result<Vec<String>, ForgeError> {
-        #[derive(Deserialize)]
-        struct CommentDto {
-            #[serde(default)]
-            body: String,
-        }
         let url = self.repo_url(&["issues", &n.0.to_string(), "comments"]);
-        let rows: Vec<CommentDto> = self.http.get_all_as(&url, None, key_id).await?;
-        Ok(rows.into_iter().map(|c| c.body).collect())
+        wire::comment_bodies(&self.http, &url).await
     }
 
     /// Creates a repository label (`POST /repos/{owner}/{repo}/labels`; write access).

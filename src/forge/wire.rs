@@ -232,3 +232,18 @@ pub async fn pull(
     let v: Value = http.get_json(url).await?;
     pull_from_json(&v, repo, url)
 }
+
+/// Every comment body of an issue's comment list (same shape on both dialects), read to
+/// completion.
+pub(super) async fn comment_bodies(
+    http: &HttpClient,
+    url: &Url,
+) -> Result<Vec<String>, ForgeError> {
+    #[derive(Deserialize)]
+    struct CommentDto {
+        #[serde(default)]
+        body: String,
+    }
+    let rows: Vec<CommentDto> = http.get_all_as(url, None, key_id).await?;
+    Ok(rows.into_iter().map(|c| c.body).collect())
+}

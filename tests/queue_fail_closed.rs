@@ -660,3 +660,32 @@ async fn losing_the_ledger_never_repeats_a_comment() {
         w.shutdown().await;
     }
 }
+
+// ------------------------------------------------------------------ GitHub: who can approve
+
+#[tokio::test]
+async fn github_counts_no_approval_from_a_reviewer_without_write_access() {
+    let kind = ForgeKind::GitHub;
+    // alice (write) and dave (read: GitHub calls him a CONTRIBUTOR) approve; 2 are needed.
+    let s = green(queue_scenario(kind).pr(PullSpec::new(1)), 1)
+        .review(ReviewSpec::new(1, "alice", "APPROVED"))
+        .review(ReviewSpec::new(1, "dave", "APPROVED"));
+    let w = World::start(kind, s).await;
+    let r = w.tick().await;
+    assert_eq!(
+        decision_of(&r, 1),
+        ("wait", "insufficient_approvals"),
+        "{:?}",
+        r.decisions
+    );
+    w.assert_mutations("no merge on a reader's approval", &[]);
+    // bob (write) approves too: now it merges.
+    let h = w.head(1);
+    w.sim.with_state(|s| {
+        s.add_review(1, "bob", "APPROVED");
+    });
+    let r = w.tick().await;
+    assert_eq!(r.outcome, TickOutcome::Merged { pr: 1 });
+    w.assert_mutations("merged", &[merged(1, &h)]);
+    w.shutdown().await;
+}

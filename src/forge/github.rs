@@ -66,6 +66,19 @@ struct ReviewDto {
     state: String,
     commit_id: Option<String>,
     submitted_at: Option<String>,
+    /// The reviewer's relation to the repository. Only owners, members and collaborators can
+    /// hold write access; GitHub counts no other reviewer's approval (or rejection) toward
+    /// protection.
+    author_association: Option<String>,
+}
+
+/// Whether a review's author can count for branch protection (GitHub's
+/// `author_association`; absent → not proven, so not counted).
+fn counts_for_protection(association: Option<&str>) -> bool {
+    matches!(
+        association.map(str::to_ascii_uppercase).as_deref(),
+        Some("OWNER" | "MEMBER" | "COLLABORATOR")
+    )
 }
 
 impl GitHubForge {
@@ -334,7 +347,7 @@ impl Forge for GitHubForge {
                     dismissed: state == ReviewState::Dismissed,
                     state,
                     commit_id: r.commit_id.as_deref().and_then(Sha::parse),
-                    official: true,
+                    official: counts_for_protection(r.author_association.as_deref()),
                     stale: false,
                     submitted_at: r.submitted_at,
                 }

@@ -599,7 +599,8 @@ pub struct Review {
     pub user: Option<String>,
     pub state: ReviewState,
     pub commit_id: Option<Sha>,
-    /// Gitea's `official`; GitHub reports no such flag, so `true` there.
+    /// Gitea's `official`; on GitHub, whether the author can count for protection (owner,
+    /// member or collaborator by `author_association`).
     pub official: bool,
     pub stale: bool,
     pub dismissed: bool,

@@ -120,12 +120,6 @@ fn approvals(v: Option<i64>) -> Option<u32> {
 }
 
 impl GiteaForge {
-    /// Every comment body of issue or PR `n`, read to completion.
-    async fn read_comment_bodies(&self, n: PrNumber) -> Result<Vec<String>, ForgeError> {
-        let url = self.repo_url(&["issues", &n.0.to_string(), "comments"]);
-        wire::comment_bodies(&self.http, &url).await
-    }
-
     /// Creates a repository label (`POST /repos/{owner}/{repo}/labels`; write access).
     pub async fn create_label(
         &self,
@@ -404,7 +398,8 @@ impl Forge for GiteaForge {
     }
 
     async fn comment_bodies(&self, n: PrNumber) -> Result<Vec<String>, ForgeError> {
-        self.read_comment_bodies(n).await
+        let url = self.repo_url(&["issues", &n.0.to_string(), "comments"]);
+        wire::comment_bodies(&self.http, &url).await
     }
 
     async fn comment(&self, n: PrNumber, body: &str) -> Result<(), ForgeError> {

@@ -5,6 +5,7 @@
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod exit;
 pub mod forge;
 pub mod gates;
 pub mod ledger;

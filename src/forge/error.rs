@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::error::ExitCode;
+use crate::exit::ExitCode;
 
 /// What went wrong below HTTP.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

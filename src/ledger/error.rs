@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::error::ExitCode;
+use crate::exit::ExitCode;
 
 /// Who holds a repository/branch lock, as far as the ledger knows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

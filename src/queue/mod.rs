@@ -2,4 +2,5 @@
 //! acts and reports (`tick`).
 pub mod github_rules;
 pub mod policy;
+pub mod settings;
 pub mod tick;

@@ -3,7 +3,7 @@
 use clap::Command;
 use serde_json::{Value, json};
 
-use crate::error::ExitCode;
+use crate::exit::ExitCode;
 
 /// What a command touches. Every leaf command must have an entry (tested).
 pub fn effects_of(path: &str) -> Option<&'static str> {

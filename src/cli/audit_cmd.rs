@@ -6,26 +6,16 @@
 //! not green is an incident: one JSON event line `incident.force_merge` on stdout, an
 //! annotation, a ledger decision, exit 1 (violations).
 
-use std::collections::BTreeSet;
-
 use serde_json::json;
 
 use super::queue_cmd::{config_digest, open_ledger, with_hint};
 use super::{Format, GlobalArgs, load_config, print_json};
-use crate::error::{Error, ExitCode, Result};
-use crate::forge::{self, Forge, ForgeKind, PrNumber, PrState};
+use crate::error::{ExitCode, Result};
+use crate::forge::{self, Forge, PrNumber};
 use crate::ledger::{self, Evidence, NewDecision, NewRun, RunState};
-use crate::queue::policy::{RequiredContexts, states_of};
-use crate::queue::tick::{QUEUE_CONTEXT, annotate};
+use crate::queue::audit::{self, Verdict};
 use crate::report::RunReport;
-
-/// What the audit found.
-enum Verdict {
-    NotMerged,
-    NotApplicable(String),
-    Clean(Vec<(String, String)>),
-    Incident(Vec<(String, String)>),
-}
+use crate::report::annotate;
 
 pub async fn merge(
     global: &GlobalArgs,
@@ -39,9 +29,11 @@ pub async fn merge(
     run.repo = cfg.str("forge.repo").map(str::to_string);
     let target = cfg.target()?;
     let f = forge::connect(&target, cfg.http_settings(&target))?;
-    let result = audit(&f, PrNumber(pr), required_flag).await;
+    let observed = audit::observe(&f, PrNumber(pr), required_flag).await;
     run.api = f.counts();
-    let (pull, verdict) = result.map_err(|e| with_hint(&cfg, e))?;
+    let observed = observed.map_err(|e| with_hint(&cfg, e))?;
+    let verdict = audit::verdict(&observed, required_flag)?;
+    let pull = observed.pull;
     run.branch = Some(pull.base_ref.clone());
 
     // Record the finding in the ledger (read-only for the forge, so no lock is taken).
@@ -55,36 +47,13 @@ pub async fn merge(
     new_run.config_digest = config_digest(&cfg);
     let rec = ledger.start_run(&new_run).await?;
     run.ledger = Some(super::locked::ledger_ref(&ledger, Some(&rec.id)));
-    let (code, outcome, text, checks) = match &verdict {
-        Verdict::NotMerged => (
-            "audit_not_merged",
-            "not_merged",
-            format!("PR #{pr} is not merged — nothing to audit"),
-            vec![],
-        ),
-        Verdict::NotApplicable(why) => (
-            "audit_not_applicable",
-            "not_applicable",
-            why.clone(),
-            vec![],
-        ),
-        Verdict::Clean(c) => (
-            "audit_clean",
-            "clean",
-            format!("PR #{pr} merged with every required context green"),
-            c.clone(),
-        ),
-        Verdict::Incident(c) => (
-            "audit_force_merge",
-            "force_merge",
-            format!(
-                "PR #{pr} was merged by {} with {} required context(s) not green on its head",
-                pull.merged_by.as_deref().unwrap_or("an unknown user"),
-                c.iter().filter(|(_, s)| s != "success").count()
-            ),
-            c.clone(),
-        ),
-    };
+    let audit::Finding {
+        code,
+        outcome,
+        text,
+        checks,
+        failed,
+    } = audit::finding(&verdict, &pull);
     let mut evidence = Evidence {
         head_sha: Some(pull.head_sha.to_string()),
         base_sha: pull.merge_commit_sha.as_ref().map(|s| s.to_string()),
@@ -110,11 +79,6 @@ pub async fn merge(
     finished?;
     run.outcome = Some(outcome.into());
 
-    let failed: Vec<String> = checks
-        .iter()
-        .filter(|(_, s)| s != "success")
-        .map(|(c, s)| format!("{c}={s}"))
-        .collect();
     let exit = match verdict {
         Verdict::Incident(_) => ExitCode::Violations,
         _ => ExitCode::Success,
@@ -153,63 +117,4 @@ pub async fn merge(
         Format::Text | Format::Github | Format::Markdown | Format::Html => outln!("{text}"),
     }
     Ok(exit)
-}
-
-async fn audit(
-    f: &forge::AnyForge,
-    pr: PrNumber,
-    required_flag: &[String],
-) -> Result<(forge::PullRequest, Verdict)> {
-    let pull = f.pull(pr).await?;
-    if !pull.merged {
-        let v = if pull.state == PrState::Open {
-            Verdict::NotApplicable(format!("PR #{} is still open — nothing to audit", pr.0))
-        } else {
-            Verdict::NotMerged
-        };
-        return Ok((pull, v));
-    }
-    // The required contexts: given explicitly, else the base branch's protection now.
-    let names: Vec<String> = if required_flag.is_empty() {
-        let p = f.protection(&pull.base_ref).await?;
-        if !p.status_checks_enabled {
-            let why = format!(
-                "{} requires no status checks — force-merge not applicable",
-                pull.base_ref
-            );
-            return Ok((pull, Verdict::NotApplicable(why)));
-        }
-        if p.required_contexts.is_empty() {
-            return Err(Error::usage_hint(
-                format!(
-                    "the protection of {} enables status checks with an empty list",
-                    pull.base_ref
-                ),
-                "pass the required contexts with --required-contexts, or list them in branch protection",
-            ));
-        }
-        p.required_contexts
-    } else {
-        required_flag.to_vec()
-    };
-    let names: Vec<String> = names.into_iter().filter(|c| c != QUEUE_CONTEXT).collect();
-    let required = match f.kind() {
-        ForgeKind::GitHub => RequiredContexts::Exact(names),
-        _ => {
-            RequiredContexts::globs(&names).map_err(|m| Error::usage_hint(m, "fix the pattern"))?
-        }
-    };
-    // The merge commit carries no statuses: the PR head is what was (or was not) tested.
-    let statuses = f.statuses(&pull.head_sha).await?;
-    let green: BTreeSet<String> = ["success".to_string()].into_iter().collect();
-    let states: Vec<(String, String)> = states_of(&required, &green, &statuses)
-        .into_iter()
-        .map(|(c, s)| (c, s.as_str().to_string()))
-        .collect();
-    let verdict = if states.iter().all(|(_, s)| s == "success") {
-        Verdict::Clean(states)
-    } else {
-        Verdict::Incident(states)
-    };
-    Ok((pull, verdict))
 }

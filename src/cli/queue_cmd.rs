@@ -11,7 +11,7 @@ use crate::forge::{self, AnyForge, Forge, MergeMethod};
 use crate::ledger::{Ledger, NewRun, RunState};
 use crate::queue::policy::{Action, Decision};
 use crate::queue::tick::{QueueSettings, Tick, TickOutcome, TickReport};
-use crate::report::{Progress, RunReport};
+use crate::report::{EffectOutcome, Progress, RunReport};
 
 use super::locked::{LockSpec, locked_run};
 use super::queue_page::{self, History, QueuePage};
@@ -164,7 +164,11 @@ pub async fn locked_tick(
         },
         |result| match result {
             Ok(r) if r.exit_code() == ExitCode::Success => RunState::Completed,
-            Ok(r) if r.actions.iter().any(|a| a.outcome == "committed") => {
+            Ok(r)
+                if r.actions
+                    .iter()
+                    .any(|a| a.outcome == EffectOutcome::Committed) =>
+            {
                 RunState::PartiallyCommitted
             }
             _ => RunState::Failed,
@@ -341,11 +345,9 @@ pub fn report_json(r: &TickReport) -> Value {
 pub(super) fn action_label(r: &TickReport, d: &Decision, first_ready: Option<u64>) -> String {
     let subject = format!("pr:{}", d.pr.0);
     let did = |kind: &str| {
-        r.actions.iter().any(|a| {
-            a.subject == subject
-                && a.kind == kind
-                && matches!(a.outcome.as_str(), "committed" | "dry_run" | "replayed")
-        })
+        r.actions
+            .iter()
+            .any(|a| a.subject == subject && a.kind == kind && a.outcome.took_effect())
     };
     let held = r.held.contains_key(&d.pr.0)
         || r.actions
@@ -437,7 +439,10 @@ pub fn outcome_line(r: &TickReport, dry_run: bool) -> String {
     let updated_too = r
         .actions
         .iter()
-        .filter(|a| a.kind == "update" && matches!(a.outcome.as_str(), "committed" | "dry_run"))
+        .filter(|a| {
+            a.kind == "update"
+                && matches!(a.outcome, EffectOutcome::Committed | EffectOutcome::DryRun)
+        })
         .filter_map(|a| a.subject.strip_prefix("pr:").map(str::to_string))
         .collect::<Vec<_>>();
     let held_now = r

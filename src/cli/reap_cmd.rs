@@ -164,7 +164,11 @@ async fn locked_reap(
         },
         |result| match result {
             Ok(r) if r.exit_code() == ExitCode::Success => RunState::Completed,
-            Ok(r) if r.compensations.iter().any(|c| c.outcome == "committed") => {
+            Ok(r)
+                if r.compensations
+                    .iter()
+                    .any(|c| c.outcome == crate::report::EffectOutcome::Committed) =>
+            {
                 RunState::PartiallyCommitted
             }
             _ => RunState::Failed,
@@ -252,7 +256,7 @@ fn render(
     code: ExitCode,
 ) -> Result<()> {
     for n in &r.notes {
-        crate::queue::tick::annotate(n.level, &n.message);
+        crate::report::annotate(n.level, &n.message);
     }
     match format {
         Format::Text | Format::Github | Format::Markdown | Format::Html => {

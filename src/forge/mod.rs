@@ -16,6 +16,7 @@ pub mod github_protection;
 pub mod http;
 pub mod issues;
 pub mod logs;
+pub mod refusal;
 pub mod types;
 mod wire;
 
@@ -24,6 +25,7 @@ pub use error::{ForgeError, PaginationProblem, TransportKind};
 pub use gitea::GiteaForge;
 pub use github::GitHubForge;
 pub use http::{ApiCounts, HttpClient, HttpSettings, PageDialect, Secret};
+pub use refusal::{MergeRefusal, PermissionSuspect, UpdateRefusal};
 pub use types::*;
 
 /// What mergeward asks of a forge. Not a mirror of any API.

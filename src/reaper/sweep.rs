@@ -19,7 +19,7 @@ use crate::forge::{
     ContextName, ContextState, Forge, ForgeError, ForgeHistory, NewStatus, Sha, StatusReport,
 };
 use crate::ledger::{self, EffectKind, Intent, Ledger, NewEffect, Outcome};
-use crate::report::{ActionRecord, Progress};
+use crate::report::{ActionRecord, EffectOutcome, Progress};
 
 /// Reaper settings (from configuration and flags).
 #[derive(Debug, Clone)]
@@ -117,7 +117,7 @@ pub struct CompensationRecord {
     pub target_url: Option<String>,
     pub description: String,
     /// committed | failed | unknown | replayed | dry_run.
-    pub outcome: String,
+    pub outcome: EffectOutcome,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
@@ -285,10 +285,10 @@ impl<F: Forge + ForgeHistory> Reaper<'_, F> {
             c.preserved(&f.verdict);
         }
         for (f, comp, rec, action) in o.posted {
-            match rec.outcome.as_str() {
-                "committed" | "dry_run" => {
+            match rec.outcome {
+                EffectOutcome::Committed | EffectOutcome::DryRun => {
                     c.compensated(&o.sha, &f.context, comp);
-                    let msg = if rec.outcome == "dry_run" {
+                    let msg = if rec.outcome == EffectOutcome::DryRun {
                         format!(
                             "[dry-run] would compensate '{}' on {} with state=success",
                             f.context,
@@ -303,8 +303,8 @@ impl<F: Forge + ForgeHistory> Reaper<'_, F> {
                     };
                     report.notes.push(Note::notice(msg));
                 }
-                "replayed" => c.already_compensated += 1,
-                _ => {
+                EffectOutcome::Replayed => c.already_compensated += 1,
+                EffectOutcome::Failed | EffectOutcome::Unknown => {
                     c.compensation_errors += 1;
                     report.notes.push(Note {
                         level: "error",
@@ -420,23 +420,23 @@ impl<F: Forge + ForgeHistory> Reaper<'_, F> {
             supersedes_status_id: f.row.id,
             target_url: target_url.clone(),
             description: description.clone(),
-            outcome: String::new(),
+            outcome: EffectOutcome::DryRun,
             error: None,
         };
-        let finish = |mut rec: CompensationRecord, word: &str, error: Option<String>| {
-            rec.outcome = word.to_string();
+        let finish = |mut rec: CompensationRecord, word: EffectOutcome, error: Option<String>| {
+            rec.outcome = word;
             rec.error = error;
             let action = ActionRecord {
                 subject: subject.clone(),
                 kind: EffectKind::Status.as_str().to_string(),
                 sha: Some(sha.to_string()),
-                outcome: word.to_string(),
+                outcome: word,
                 idempotency_key: Some(key.clone()),
             };
             (rec, action)
         };
         if self.settings.dry_run {
-            return Ok(finish(rec, "dry_run", None));
+            return Ok(finish(rec, EffectOutcome::DryRun, None));
         }
         let ledger_err = |e: ledger::LedgerError| Error::from(e);
         let mut intent = self.ledger.record_intent(&ne).await.map_err(ledger_err)?;
@@ -449,7 +449,7 @@ impl<F: Forge + ForgeHistory> Reaper<'_, F> {
                 }
                 Err(e) => {
                     let why = format!("cannot settle an interrupted attempt: {e}");
-                    return Ok(finish(rec, "unknown", Some(why)));
+                    return Ok(finish(rec, EffectOutcome::Unknown, Some(why)));
                 }
             };
             self.ledger
@@ -460,11 +460,11 @@ impl<F: Forge + ForgeHistory> Reaper<'_, F> {
         }
         let id = match intent {
             Intent::Proceed(id) => id,
-            Intent::Replayed { .. } => return Ok(finish(rec, "replayed", None)),
+            Intent::Replayed { .. } => return Ok(finish(rec, EffectOutcome::Replayed, None)),
             Intent::Unresolved { .. } => {
                 return Ok(finish(
                     rec,
-                    "unknown",
+                    EffectOutcome::Unknown,
                     Some("an earlier attempt is still unresolved".into()),
                 ));
             }
@@ -474,15 +474,15 @@ impl<F: Forge + ForgeHistory> Reaper<'_, F> {
             json!({ "subject": subject, "kind": "status", "sha": sha.as_str(), "context": f.context, "idempotency_key": key }),
         );
         let (outcome, word, error) = match self.forge.post_status(sha, &status).await {
-            Ok(()) => (Outcome::Committed, "committed", None),
+            Ok(()) => (Outcome::Committed, EffectOutcome::Committed, None),
             Err(e) if e.outcome_unknown() => (
                 Outcome::Unknown(e.to_string()),
-                "unknown",
+                EffectOutcome::Unknown,
                 Some(e.to_string()),
             ),
             Err(e) => (
                 Outcome::Failed(e.to_string()),
-                "failed",
+                EffectOutcome::Failed,
                 Some(e.to_string()),
             ),
         };
@@ -492,7 +492,7 @@ impl<F: Forge + ForgeHistory> Reaper<'_, F> {
             .map_err(ledger_err)?;
         self.progress.emit(
             "effect_completed",
-            json!({ "subject": subject, "kind": "status", "context": f.context, "outcome": word, "idempotency_key": key }),
+            json!({ "subject": subject, "kind": "status", "context": f.context, "outcome": word.as_str(), "idempotency_key": key }),
         );
         Ok(finish(rec, word, error))
     }

@@ -22,7 +22,7 @@ pub struct ActionRecord {
     pub kind: String,
     pub sha: Option<String>,
     /// committed | failed | unknown | replayed | dry_run.
-    pub outcome: String,
+    pub outcome: super::EffectOutcome,
     pub idempotency_key: Option<String>,
 }
 

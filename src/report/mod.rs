@@ -5,9 +5,11 @@ use std::time::Instant;
 pub mod describe;
 pub mod envelope;
 mod fd;
+pub mod outcome;
 pub mod progress;
 
 pub use envelope::{ActionRecord, Envelope, EnvelopeSink, ErrorInfo, LedgerRef, RunStatus};
+pub use outcome::{EffectOutcome, annotate, in_actions};
 pub use progress::{ClearOnDrop, Progress};
 
 use crate::error::{Error, ExitCode};

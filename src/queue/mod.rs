@@ -17,6 +17,7 @@ pub mod plan;
 pub mod policy;
 pub mod protection;
 pub mod report;
+pub mod reviews;
 pub mod settings;
 pub mod snapshot;
 pub mod tick;

@@ -13,6 +13,7 @@
 pub mod contexts;
 pub mod flips;
 pub mod output;
+pub mod pattern;
 pub mod rules;
 pub mod settings;
 

@@ -15,11 +15,10 @@
 //! run; an unreadable issue (401/403, 5xx, transport) fails closed, naming the token
 //! scope to add.
 
+use crate::gates::pattern::Pattern;
 use std::collections::BTreeSet;
-use std::sync::LazyLock;
 
 use chrono::{DateTime, Utc};
-use regex::Regex;
 
 use crate::forge::ForgeKind;
 use crate::gates::{Context, Finding, GateSettings, IssueLookup, Out, Rule, RuleInfo, Severity};
@@ -34,18 +33,14 @@ pub static INFO: RuleInfo = RuleInfo {
 
 pub struct CoeTracking;
 
-static REFERENCE: LazyLock<Option<Regex>> = LazyLock::new(|| {
-    Regex::new(
-        r"(?:(?P<slug>[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+)|(?P<prefix>[A-Za-z][A-Za-z0-9_-]*))?#(?P<num>[0-9]+)\b",
-    )
-    .ok()
-});
+pub(crate) static REFERENCE: Pattern = Pattern::new(
+    r"(?:(?P<slug>[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+)|(?P<prefix>[A-Za-z][A-Za-z0-9_-]*))?#(?P<num>[0-9]+)\b",
+);
 
 /// Words that make the bare `#N` right after them a tracker: `tracker #12`,
 /// `tracked in #12`, `tracking: #12`, `issue #12`, `bug #12`.
-static KEYWORD_BEFORE: LazyLock<Option<Regex>> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(?:tracker|tracking|tracked\s+(?:in|by|at)|issue|bug)\s*[:=]?\s*$").ok()
-});
+pub(crate) static KEYWORD_BEFORE: Pattern =
+    Pattern::new(r"(?i)\b(?:tracker|tracking|tracked\s+(?:in|by|at)|issue|bug)\s*[:=]?\s*$");
 
 /// A tracker reference as written, and the issue it names.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -10,10 +10,8 @@
 //! YAML comments count. With `--base REF` the contexts new in this change must carry a
 //! directive; without a base every `bp-required: yes` is still checked against protection.
 
+use crate::gates::pattern::Pattern;
 use std::collections::BTreeSet;
-use std::sync::LazyLock;
-
-use regex::Regex;
 
 use super::required_no_paths::ContextPattern;
 use crate::gates::{Context, Finding, Out, Rule, RuleInfo, Severity, file_label};
@@ -38,14 +36,9 @@ pub enum Directive {
     ExemptNoReason,
 }
 
-fn re(p: &str) -> Option<Regex> {
-    Regex::new(p).ok()
-}
-
-static PENDING: LazyLock<Option<Regex>> =
-    LazyLock::new(|| re(r"(?i)^\s*bp-required\s*:\s*pending\s+#\s*(\d+)"));
-static YES: LazyLock<Option<Regex>> = LazyLock::new(|| re(r"(?i)^\s*bp-required\s*:\s*yes\b"));
-static EXEMPT: LazyLock<Option<Regex>> = LazyLock::new(|| re(r"(?i)^\s*bp-exempt\s*:(.*)$"));
+pub(crate) static PENDING: Pattern = Pattern::new(r"(?i)^\s*bp-required\s*:\s*pending\s+#\s*(\d+)");
+pub(crate) static YES: Pattern = Pattern::new(r"(?i)^\s*bp-required\s*:\s*yes\b");
+pub(crate) static EXEMPT: Pattern = Pattern::new(r"(?i)^\s*bp-exempt\s*:(.*)$");
 
 fn directive_in(comment: &str) -> Option<Directive> {
     if let Some(c) = PENDING.as_ref().and_then(|r| r.captures(comment)) {

@@ -9,9 +9,7 @@
 //! pattern is not a script (the original scanned the raw file and so flagged its own
 //! workflow's comments). The finding is at the `$(` in the file.
 
-use std::sync::LazyLock;
-
-use regex::Regex;
+use crate::gates::pattern::Pattern;
 
 use crate::gates::{Context, Finding, Out, Rule, RuleInfo, Severity};
 use crate::workflow::{Pos, Workflow};
@@ -27,12 +25,9 @@ pub struct CurlStatusCapture;
 
 const FIX: &str = "move the fallback out of the substitution and keep the body in a file: `code=$(curl -sS -o \"$tmp\" -w '%{http_code}' \"$url\") || code=000`";
 
-static PATTERN: LazyLock<Option<Regex>> = LazyLock::new(|| {
-    Regex::new(
-        r#"\$\(\s*curl\b[^)]*?-w\s*["'][^"')]*%\{http_code\}[^)]*?\|\|\s*(?:echo\s+(?:"000"|'000'|000)|printf\s+(?:"000"|'000'))\s*\)"#,
-    )
-    .ok()
-});
+pub(crate) static PATTERN: Pattern = Pattern::new(
+    r#"\$\(\s*curl\b[^)]*?-w\s*["'][^"')]*%\{http_code\}[^)]*?\|\|\s*(?:echo\s+(?:"000"|'000'|000)|printf\s+(?:"000"|'000'))\s*\)"#,
+);
 
 /// The text with `\` + optional blanks + newline + leading blanks replaced by one space,
 /// and where each byte of the result came from: sorted `(result offset, text offset)`

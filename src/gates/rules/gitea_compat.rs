@@ -13,10 +13,8 @@
 //! 10. `docker info | head` in a step that sets `pipefail` (SIGPIPE fails the step).
 //! 11. duplicate mapping keys (a YAML 1.1 loader silently keeps the last).
 
+use crate::gates::pattern::Pattern;
 use std::collections::BTreeMap;
-use std::sync::LazyLock;
-
-use regex::Regex;
 
 use crate::forge::ForgeKind;
 use crate::gates::{Context, Finding, Out, Rule, RuleInfo, Severity};
@@ -31,18 +29,13 @@ pub static INFO: RuleInfo = RuleInfo {
 
 pub struct GiteaCompat;
 
-fn re(p: &str) -> Option<Regex> {
-    Regex::new(p).ok()
-}
-
-static CROSS_REPO_USES: LazyLock<Option<Regex>> =
-    LazyLock::new(|| re(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/[^@\s]+@\S+$"));
-static GITHUB_API: LazyLock<Option<Regex>> =
-    LazyLock::new(|| re(r"(?i)https://api\.github\.com|https://github\.com/api/"));
-static PIPEFAIL: LazyLock<Option<Regex>> =
-    LazyLock::new(|| re(r"(?m)^\s*set\s+(?:-[A-Za-z]*o\s+pipefail|-o\s+pipefail)"));
-static DOCKER_INFO_HEAD: LazyLock<Option<Regex>> =
-    LazyLock::new(|| re(r"docker\s+info\b[^\n|]*\|\s*head\b"));
+pub(crate) static CROSS_REPO_USES: Pattern =
+    Pattern::new(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/[^@\s]+@\S+$");
+pub(crate) static GITHUB_API: Pattern =
+    Pattern::new(r"(?i)https://api\.github\.com|https://github\.com/api/");
+pub(crate) static PIPEFAIL: Pattern =
+    Pattern::new(r"(?m)^\s*set\s+(?:-[A-Za-z]*o\s+pipefail|-o\s+pipefail)");
+pub(crate) static DOCKER_INFO_HEAD: Pattern = Pattern::new(r"docker\s+info\b[^\n|]*\|\s*head\b");
 
 /// Parses `1.22.6`, `v1.23.0-rc1`, and Forgejo's `11.0.1+gitea-1.22.0` (the Gitea part).
 fn gitea_version(v: &str) -> Option<(u64, u64)> {
@@ -54,8 +47,8 @@ fn gitea_version(v: &str) -> Option<(u64, u64)> {
     Some((major, minor))
 }
 
-fn is_match(r: &LazyLock<Option<Regex>>, text: &str) -> bool {
-    r.as_ref().is_some_and(|r| r.is_match(text))
+fn is_match(r: &Pattern, text: &str) -> bool {
+    r.is_match(text)
 }
 
 impl Rule for GiteaCompat {

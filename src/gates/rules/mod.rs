@@ -10,6 +10,36 @@ pub mod runs_on_pinned;
 
 use super::{Rule, RuleInfo, YAML_SYNTAX};
 
+/// Every gate regex, by name (a test compiles them all).
+#[cfg(test)]
+pub(crate) fn patterns() -> Vec<(&'static str, &'static super::pattern::Pattern)> {
+    vec![
+        ("coe-tracking reference", &coe_tracking::REFERENCE),
+        ("coe-tracking keyword", &coe_tracking::KEYWORD_BEFORE),
+        (
+            "context-in-protection pending",
+            &context_in_protection::PENDING,
+        ),
+        ("context-in-protection yes", &context_in_protection::YES),
+        (
+            "context-in-protection exempt",
+            &context_in_protection::EXEMPT,
+        ),
+        ("curl-status-capture", &curl_status_capture::PATTERN),
+        (
+            "gitea-compat cross-repo uses",
+            &gitea_compat::CROSS_REPO_USES,
+        ),
+        ("gitea-compat github api", &gitea_compat::GITHUB_API),
+        ("gitea-compat pipefail", &gitea_compat::PIPEFAIL),
+        (
+            "gitea-compat docker info | head",
+            &gitea_compat::DOCKER_INFO_HEAD,
+        ),
+        ("runs-on-pinned docker", &runs_on_pinned::DOCKER_CMD),
+    ]
+}
+
 static ALL: [&dyn Rule; 7] = [
     &curl_status_capture::CurlStatusCapture,
     &runs_on_pinned::RunsOnPinned,

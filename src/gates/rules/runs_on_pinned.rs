@@ -8,9 +8,7 @@
 //! to the original, which looked at step text only). Jobs without `runs-on` (reusable
 //! workflow calls) are skipped; a label that is an expression (`${{ … }}`) is accepted.
 
-use std::sync::LazyLock;
-
-use regex::Regex;
+use crate::gates::pattern::Pattern;
 
 use crate::gates::{Context, Finding, Out, Rule, RuleInfo, Severity};
 use crate::workflow::{Job, Pos};
@@ -24,12 +22,9 @@ pub static INFO: RuleInfo = RuleInfo {
 
 pub struct RunsOnPinned;
 
-static DOCKER_CMD: LazyLock<Option<Regex>> = LazyLock::new(|| {
-    Regex::new(
-        r"(?:^|[^\w])docker\s+(?:run|build|buildx|compose|pull|push|exec|tag|login|cp|inspect|ps)\b",
-    )
-    .ok()
-});
+pub(crate) static DOCKER_CMD: Pattern = Pattern::new(
+    r"(?:^|[^\w])docker\s+(?:run|build|buildx|compose|pull|push|exec|tag|login|cp|inspect|ps)\b",
+);
 
 const DOCKER_ACTIONS: [&str; 4] = [
     "build-push-action",

@@ -148,7 +148,7 @@ async fn forge_tree(
         forge::ForgeError::Unsupported { .. } => needs_checkout(format!(
             "gate flips: {what} at {rev} cannot be read through this forge's API"
         )),
-        e if e.status() == Some(404) => Error::usage_hint(
+        e if e.is_not_found() => Error::usage_hint(
             format!("{flag} {rev}: not a commit of the repository on the forge"),
             "pass the pull request's SHAs as the forge knows them (a commit that was pushed)",
         ),

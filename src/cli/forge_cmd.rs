@@ -77,7 +77,7 @@ struct Report {
 /// came from (never its value).
 fn ctx(cfg: &Config, what: &str, err: ForgeError) -> Error {
     let not_github = cfg.forge_kind() == ForgeKind::GitHub
-        && err.status() == Some(404)
+        && err.is_not_found()
         && what == "read the server version";
     let hint = match err.exit_code() {
         _ if not_github => Some(
@@ -86,7 +86,7 @@ fn ctx(cfg: &Config, what: &str, err: ForgeError) -> Error {
         ExitCode::Auth | ExitCode::NotFound if cfg.token.is_none() => Some(
             "no token: set MERGEWARD_TOKEN (or GITEA_TOKEN / GITHUB_TOKEN), or pass --token-file PATH; the forge answered as to an anonymous visitor".into(),
         ),
-        ExitCode::Auth if err.status() == Some(401) => Some(format!(
+        ExitCode::Auth if err.is_rejected_token() => Some(format!(
             "the forge rejected the token from {}; check that it is valid, not expired, and meant for this server",
             cfg.token_source()
         )),

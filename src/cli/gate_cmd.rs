@@ -32,16 +32,18 @@ pub struct LintArgs {
 }
 
 fn forge_hint(cfg: &Config, what: &str, e: ForgeError) -> Error {
-    let hint = match e.status() {
-        Some(401) => Some(format!(
+    let hint = if e.is_rejected_token() {
+        Some(format!(
             "the forge rejected the token from {}",
             cfg.token_source()
-        )),
-        Some(403) => Some(format!(
+        ))
+    } else if e.is_forbidden() {
+        Some(format!(
             "the token from {} cannot read {what}; branch protection needs repository admin on Gitea (administration:read on GitHub) — or pass --required-contexts / set gates.required_contexts",
             cfg.token_source()
-        )),
-        _ => None,
+        ))
+    } else {
+        None
     };
     Error::ForgeCtx {
         context: format!("gate lint: reading {what}"),
@@ -263,9 +265,11 @@ fn lookup_of(r: std::result::Result<Option<forge::issues::IssueInfo>, ForgeError
             created_at: i.created_at,
         },
         Ok(None) => IssueLookup::NotFound,
-        Err(e) if matches!(e.status(), Some(401 | 403)) => IssueLookup::Forbidden {
-            detail: format!("HTTP {}", e.status().unwrap_or(403)),
-        },
+        Err(e) if let Some(suspect) = e.permission_suspect().filter(|s| s.http() != 405) => {
+            IssueLookup::Forbidden {
+                detail: format!("HTTP {}", suspect.http()),
+            }
+        }
         Err(e) => IssueLookup::Failed {
             detail: e.to_string(),
         },

@@ -96,7 +96,7 @@ pub fn with_hint(cfg: &Config, e: Error) -> Error {
                 ExitCode::NotFound if cfg.forge_kind() == crate::forge::ForgeKind::GitHub => Some(
                     "check --repo and --branch (a private repository looks absent to a token that cannot read it); if this server is not GitHub, try --forge gitea".into(),
                 ),
-                ExitCode::Auth if err.status() == Some(401) => Some(format!(
+                ExitCode::Auth if err.is_rejected_token() => Some(format!(
                     "the forge rejected the token from {}; check that it is valid and meant for this server",
                     cfg.token_source()
                 )),

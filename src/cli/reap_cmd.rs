@@ -59,7 +59,7 @@ fn with_hint(cfg: &Config, e: Error) -> Error {
     match e {
         Error::Forge(err) => {
             let hint = match err.exit_code() {
-                ExitCode::Auth if err.status() == Some(401) => Some(format!(
+                ExitCode::Auth if err.is_rejected_token() => Some(format!(
                     "the forge rejected the token from {}; check that it is valid and meant for this server",
                     cfg.token_source()
                 )),

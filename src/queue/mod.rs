@@ -9,6 +9,7 @@
 //! - `report` — what the tick did; `tick` — the entry point that runs the four in order.
 pub mod act;
 pub mod audit;
+pub mod batch;
 pub mod execute;
 pub mod github_rules;
 pub mod messages;

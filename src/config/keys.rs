@@ -503,3 +503,92 @@ pub fn per_forge_default(key: &str, github: bool) -> Option<&'static str> {
         .find(|(k, _, _)| *k == key)
         .and_then(|(_, gh, other)| if github { *gh } else { *other })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(rel: &str) -> String {
+        let path = format!("{}/{rel}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    /// The cells of a Markdown table row, trimmed (a `|` inside the last cell splits it
+    /// further; only the leading cells are compared).
+    fn cells(row: &str) -> Vec<&str> {
+        row.trim()
+            .trim_start_matches('|')
+            .trim_end_matches('|')
+            .split('|')
+            .map(str::trim)
+            .collect()
+    }
+
+    fn ticked(v: &str) -> String {
+        format!("`{v}`")
+    }
+
+    /// SPEC.md §2's configuration table says what the key table says: the same keys in
+    /// the same order, each with its flag, environment names and default.
+    #[test]
+    fn spec_configuration_table_agrees_with_the_key_table() {
+        let spec = read("SPEC.md");
+        let header = "| key | flag | environment | default | meaning |\n|---|---|---|---|---|\n";
+        let start = spec
+            .find(header)
+            .expect("SPEC.md §2 has the configuration table")
+            + header.len();
+        let rows: Vec<Vec<&str>> = spec[start..]
+            .lines()
+            .take_while(|l| l.starts_with('|'))
+            .map(cells)
+            .collect();
+        let spec_keys: Vec<&str> = rows.iter().map(|r| r[0].trim_matches('`')).collect();
+        let table_keys: Vec<&str> = KEYS.iter().map(|d| d.key).collect();
+        assert_eq!(
+            spec_keys, table_keys,
+            "SPEC.md §2 lists other keys, or in another order"
+        );
+        for (row, d) in rows.iter().zip(KEYS) {
+            assert_eq!(
+                row[1],
+                d.flag.map(ticked).unwrap_or_default(),
+                "{}: flag",
+                d.key
+            );
+            let envs: Vec<String> = d.envs.iter().map(|e| ticked(e)).collect();
+            assert_eq!(row[2], envs.join(", "), "{}: environment names", d.key);
+            let default = match d.default {
+                None => String::new(),
+                Some("") => "empty".to_string(),
+                Some(v) => ticked(v),
+            };
+            assert_eq!(row[3], default, "{}: default", d.key);
+        }
+    }
+
+    /// docs/reaper.md repeats the reaper's defaults: they agree with the key table.
+    #[test]
+    fn reaper_doc_defaults_agree_with_the_key_table() {
+        let doc = read("docs/reaper.md");
+        let mut checked = 0;
+        for row in doc.lines().filter(|l| l.starts_with("| `reaper.")) {
+            let c = cells(row);
+            let Some(d) = def(c[0].trim_matches('`')) else {
+                continue;
+            };
+            let Some(default) = d.default else {
+                continue;
+            };
+            let documented = match c.len() {
+                // | key | default |
+                2 => c[1].trim_end_matches("(verbatim)").trim().trim_matches('`'),
+                // | key | flag | environment | default |
+                _ => c[3],
+            };
+            assert_eq!(documented, default, "docs/reaper.md: {}", d.key);
+            checked += 1;
+        }
+        assert_eq!(checked, 5, "limit, concurrency and the three descriptions");
+    }
+}

@@ -526,6 +526,36 @@ mod tests {
         }
     }
 
+    /// The domains are below `config`: no source file of `queue`, `reaper` or `gates`
+    /// imports it (their settings are built here).
+    #[test]
+    fn domains_do_not_import_config() {
+        fn walk(dir: &std::path::Path, found: &mut Vec<String>) {
+            for entry in std::fs::read_dir(dir).expect("read_dir") {
+                let path = entry.expect("entry").path();
+                if path.is_dir() {
+                    walk(&path, found);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    let text = std::fs::read_to_string(&path).expect("read");
+                    for line in text.lines() {
+                        let code = line.split("//").next().unwrap_or_default();
+                        if code.contains("crate::config") || code.contains("super::config") {
+                            found.push(format!("{}: {}", path.display(), line.trim()));
+                        }
+                    }
+                }
+            }
+        }
+        let mut found = Vec::new();
+        for domain in ["queue", "reaper", "gates"] {
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("src")
+                .join(domain);
+            walk(&dir, &mut found);
+        }
+        assert!(found.is_empty(), "{found:#?}");
+    }
+
     /// An explicitly empty `green_states` in the file means the default.
     #[test]
     fn empty_green_states_mean_the_default() {

@@ -556,6 +556,15 @@ mod tests {
         assert!(found.is_empty(), "{found:#?}");
     }
 
+    /// The ledger's own default location (`Locator::default()`) is `ledger.url`'s default.
+    #[test]
+    fn ledger_default_path_is_the_key_tables() {
+        assert_eq!(
+            crate::ledger::Locator::DEFAULT_PATH,
+            default_of("ledger.url")
+        );
+    }
+
     /// An explicitly empty `green_states` in the file means the default.
     #[test]
     fn empty_green_states_mean_the_default() {

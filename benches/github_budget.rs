@@ -16,7 +16,6 @@ use std::time::Duration;
 
 use mergeward::forge::{self, Forge, ForgeKind, ForgeTarget, HttpSettings, RepoSlug, Secret};
 use mergeward::ledger::{Ledger, NewRun};
-use mergeward::queue::tick::QueueSettings;
 use mergeward::report::{Progress, RunReport};
 use mergeward::sim::{
     CheckRunSpec, Permission, ProtectionSpec, PullSpec, RulesetSpec, Scenario, Sim, StatusSpec,
@@ -73,7 +72,7 @@ async fn tick(
     hs.etag_cache = etags;
     let f = forge::connect(&target, hs)?;
     let before = sim.with_state(|st| st.rate_used);
-    let mut settings = QueueSettings::new("main");
+    let mut settings = mergeward::config::queue_defaults("main");
     settings.required_approvals_fallback = 1;
     // `mergeward/queue` statuses are writes, posted only when they change.
     settings.post_status = post_status;

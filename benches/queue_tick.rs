@@ -28,7 +28,6 @@ use std::time::{Duration, Instant};
 use mergeward::cli::queue_cmd::locked_tick;
 use mergeward::forge::{self, Forge, ForgeKind, ForgeTarget, HttpSettings, RepoSlug, Secret};
 use mergeward::ledger::{Ledger, NewRun};
-use mergeward::queue::tick::QueueSettings;
 use mergeward::report::{Progress, RunReport};
 use mergeward::sim::{Permission, ProtectionSpec, PullSpec, ReviewSpec, Scenario, Sim, StatusSpec};
 use serde_json::{Value, json};
@@ -125,7 +124,7 @@ fn library_child(url: &str, window: usize, rate: u32) -> Result<(), BoxError> {
         hs.rate_burst = rate;
         let f = forge::connect(&target, hs)?;
         let ledger = Ledger::open(&ledger_path).await?;
-        let mut settings = QueueSettings::new("main");
+        let mut settings = mergeward::config::queue_defaults("main");
         settings.window = window;
         let mut report = RunReport::new("queue tick");
         let progress = Progress::silent();

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use mergeward::cli::queue_cmd::locked_tick;
 use mergeward::forge::{self, ForgeKind, ForgeTarget, HttpSettings, RepoSlug, Secret};
 use mergeward::ledger::{Ledger, NewRun};
-use mergeward::queue::tick::{QueueSettings, TickOutcome};
+use mergeward::queue::tick::TickOutcome;
 use mergeward::report::{Progress, RunReport};
 use mergeward::sim::{Permission, ProtectionSpec, PullSpec, ReviewSpec, Scenario, Sim, StatusSpec};
 
@@ -73,7 +73,7 @@ async fn tick(sim: &Sim, ledger: &Ledger) -> Result<(Duration, bool), BoxError> 
     let mut http = HttpSettings::new(target.api_base(), target.dialect());
     http.token = Some(Secret::new(TOKEN));
     let f = forge::connect(&target, http)?;
-    let mut settings = QueueSettings::new("main");
+    let mut settings = mergeward::config::queue_defaults("main");
     settings.post_status = false;
     let started = Instant::now();
     let mut run = RunReport::new("queue tick");

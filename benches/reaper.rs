@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use mergeward::forge::{self, Forge, ForgeKind, ForgeTarget, HttpSettings, RepoSlug, Secret};
 use mergeward::ledger::{Ledger, NewRun};
-use mergeward::reaper::{ReapSettings, Reaper};
+use mergeward::reaper::Reaper;
 use mergeward::report::Progress;
 use mergeward::sim::{FileSpec, Permission, Scenario, Sim, StatusSpec};
 
@@ -73,7 +73,7 @@ async fn sweep(
     let run = ledger
         .start_run(&NewRun::new("reap", "gitea", "bench/repo", "main"))
         .await?;
-    let mut settings = ReapSettings::new("main");
+    let mut settings = mergeward::config::reap_defaults("main");
     settings.limit = shas;
     settings.concurrency = concurrency;
     settings.dry_run = dry_run;

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Regenerates the configuration table in SPEC.md §2 from the KEYS table in src/config.rs.
+"""Regenerates the configuration table in SPEC.md §2 from the KEYS table in src/config/keys.rs.
 
 Run from the repository root after adding or changing a configuration key:
     python3 scripts/spec-config-table.py
@@ -22,7 +22,7 @@ def resolve_const(path):
     return name
 
 
-src = open("src/config.rs").read()
+src = open("src/config/keys.rs").read()
 start = src.index("pub const KEYS")
 keys_src = src[start:src.index("\n];", start)]
 flat = re.sub(r"\s+", " ", keys_src)

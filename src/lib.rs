@@ -1,7 +1,9 @@
 //! mergeward: a fail-closed merge queue and CI gate bot for Gitea, Forgejo and GitHub.
 //!
-//! Layers (dependencies point one way): `cli` → `forge` | `config` | `error`; `sim` is the
-//! simulated forge that tests, benchmarks and the sandbox stand on.
+//! Layers: dependencies point one way, down the direction table in `docs/architecture.md`
+//! ("## Layers"), which `tests/layers.rs` enforces: `cli` → `config` → `queue` | `reaper` |
+//! `gates` → `report` → `error` → `forge` | `ledger` → `exit`. The simulated forge (`sim`)
+//! depends on nothing here.
 pub mod cli;
 pub mod config;
 pub mod error;

@@ -25,7 +25,7 @@ fn ago(d: Duration) -> String {
 }
 
 fn settings() -> GateSettings {
-    let mut s = GateSettings::default();
+    let mut s = mergeward::config::gate_defaults();
     s.coe_trackers.insert("mc".into(), REPO.into());
     s.coe_trackers
         .insert("internal".into(), "acme/internal".into());

@@ -94,7 +94,7 @@ fn a_glob_matching_nothing_posted_on_the_pr_event_is_a_finding() {
 fn the_event_set_is_configurable_for_batch_mode() {
     let s = GateSettings {
         context_events: vec!["pull_request".into(), "push".into()],
-        ..GateSettings::default()
+        ..mergeward::config::gate_defaults()
     };
     // On Gitea the event is part of the context: a `(pull_request)` context is never
     // posted by the staging push, a glob over the event is.
@@ -161,7 +161,7 @@ fn github_check_names_matrix_and_reusable_workflows() {
 fn external_contexts_are_not_findings_and_missing_protection_is_a_note() {
     let s = GateSettings {
         external_contexts: vec!["ci/circleci: *".into()],
-        ..GateSettings::default()
+        ..mergeward::config::gate_defaults()
     };
     let r = lint_with(
         RULE,

@@ -30,7 +30,7 @@ fn open() -> IssueLookup {
 }
 
 fn settings() -> GateSettings {
-    let mut s = GateSettings::default();
+    let mut s = mergeward::config::gate_defaults();
     s.coe_trackers.insert("mc".into(), "acme/core".into());
     s
 }

@@ -30,7 +30,7 @@ fn rule1_depends_on_the_gitea_version() {
     let text = "on:\n  workflow_dispatch:\n    inputs:\n      tag: {}\n";
     let s = GateSettings {
         gitea_version: Some("1.23.1".into()),
-        ..GateSettings::default()
+        ..mergeward::config::gate_defaults()
     };
     assert!(
         lint_with(RULE, &[("a.yml", text)], &s, &LintEnv::default())

@@ -71,7 +71,7 @@ fn indentation_does_not_matter() {
 fn labels_are_configurable() {
     let s = GateSettings {
         runs_on_labels: vec!["dind".into()],
-        ..GateSettings::default()
+        ..mergeward::config::gate_defaults()
     };
     let text =
         "on: push\njobs:\n  b:\n    runs-on: docker-host\n    steps: [{run: docker build .}]\n";

@@ -32,7 +32,7 @@ fn sha(seed: u8) -> Sha {
 }
 
 fn settings() -> QueueSettings {
-    QueueSettings::new("main")
+    mergeward::config::queue_defaults("main")
 }
 
 fn policy() -> QueuePolicy {

@@ -8,8 +8,8 @@ use std::process::Output;
 use std::time::Duration;
 
 use common::*;
+use mergeward::config::DEFAULT_PUSH_SUFFIX;
 use mergeward::ledger::{Ledger, holder_id};
-use mergeward::reaper::policy::DEFAULT_PUSH_SUFFIX;
 use mergeward::sim::{
     Fault, FaultAction, FileSpec, Mutation, Permission, Scenario, Sim, StatusSpec,
 };

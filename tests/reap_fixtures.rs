@@ -6,11 +6,11 @@ mod common;
 use std::path::Path;
 
 use common::{query_value, requests_to};
+use mergeward::config::{DEFAULT_CANCELLED, DEFAULT_PR_SHADOW, DEFAULT_PUSH_SUFFIX};
 use mergeward::error::ExitCode;
 use mergeward::forge::{self, ForgeKind, ForgeTarget, HttpSettings, RepoSlug, Secret};
 use mergeward::ledger::{Ledger, NewRun};
-use mergeward::reaper::policy::{DEFAULT_CANCELLED, DEFAULT_PR_SHADOW, DEFAULT_PUSH_SUFFIX};
-use mergeward::reaper::{ReapSettings, Reaper, workflows};
+use mergeward::reaper::{Reaper, workflows};
 use mergeward::report::Progress;
 use mergeward::sim::{Mutation, Scenario, Sim};
 
@@ -69,7 +69,7 @@ async fn the_reaper_scenario_sweeps_to_the_documented_compensations() {
         .start_run(&NewRun::new("reap", "gitea", "acme/widgets", "main"))
         .await
         .unwrap();
-    let settings = ReapSettings::new("main");
+    let settings = mergeward::config::reap_defaults("main");
     let progress = Progress::silent();
     let r = Reaper {
         forge: &f,

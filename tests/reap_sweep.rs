@@ -5,12 +5,11 @@
 mod common;
 
 use common::*;
+use mergeward::config::{DEFAULT_CANCELLED, DEFAULT_PR_SHADOW, DEFAULT_PUSH_SUFFIX};
 use mergeward::error::ExitCode;
 use mergeward::forge::{ForgeHistory, ForgeKind, Sha};
 use mergeward::ledger::{Ledger, NewRun};
-use mergeward::reaper::policy::{
-    CANCELLED_DESCRIPTION, DEFAULT_CANCELLED, DEFAULT_PR_SHADOW, DEFAULT_PUSH_SUFFIX,
-};
+use mergeward::reaper::policy::CANCELLED_DESCRIPTION;
 use mergeward::reaper::{ReapReport, ReapSettings, Reaper, workflows};
 use mergeward::report::Progress;
 use mergeward::sim::{
@@ -59,7 +58,7 @@ async fn sweep(
     tweak: impl FnOnce(&mut ReapSettings),
 ) -> mergeward::error::Result<ReapReport> {
     let f = client_with(sim, ForgeKind::Gitea, Some(TOKEN), |s| s.max_retries = 1);
-    let mut settings = ReapSettings::new("main");
+    let mut settings = mergeward::config::reap_defaults("main");
     tweak(&mut settings);
     let progress = Progress::silent();
     let run_id = start(ledger).await;

@@ -8,7 +8,7 @@
 
 use std::time::{Duration, Instant};
 
-use mergeward::gates::{self, GateSettings, LintEnv};
+use mergeward::gates::{self, LintEnv};
 use mergeward::workflow::yaml::{self, Limits};
 use mergeward::workflow::{Pos, Workflow};
 use proptest::prelude::*;
@@ -49,7 +49,11 @@ fn check(text: &str) {
         base: Some(vec![w.clone()]),
         ..LintEnv::default()
     };
-    let report = gates::lint(std::slice::from_ref(&w), &GateSettings::default(), &env);
+    let report = gates::lint(
+        std::slice::from_ref(&w),
+        &mergeward::config::gate_defaults(),
+        &env,
+    );
     for f in &report.findings {
         assert!(f.line >= 1 && f.column >= 1, "{f:?}");
     }

@@ -58,3 +58,50 @@ pub fn show(global: &GlobalArgs, format: Format, report: &mut RunReport) -> Resu
     }
     Ok(ExitCode::Success)
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// A flag's help that names a configuration key's environment variable and a default
+    /// (`[env: MERGEWARD_REAPER_LIMIT] [default: 30]`) names the key table's default.
+    #[test]
+    fn flag_help_defaults_are_the_key_tables() {
+        fn walk(cmd: &clap::Command, checked: &mut Vec<String>) {
+            for arg in cmd.get_arguments() {
+                let help = arg
+                    .get_long_help()
+                    .or(arg.get_help())
+                    .map(|h| h.to_string())
+                    .unwrap_or_default();
+                let field = |tag: &str| {
+                    let start = help.find(tag)? + tag.len();
+                    let end = help[start..].find(']')? + start;
+                    Some(help[start..end].trim().to_string())
+                };
+                let (Some(envs), Some(default)) = (field("[env:"), field("[default:")) else {
+                    continue;
+                };
+                let env = envs.split(',').next().unwrap_or_default().trim();
+                // `--config`'s MERGEWARD_CONFIG is no key's.
+                let Some(d) = crate::config::KEYS.iter().find(|d| d.envs.contains(&env)) else {
+                    continue;
+                };
+                if let Some(v) = d.default {
+                    assert_eq!(default, v, "{}: the help of --{:?}", d.key, arg.get_long());
+                    checked.push(d.key.to_string());
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                walk(sub, checked);
+            }
+        }
+        let mut checked = Vec::new();
+        walk(&crate::cli::Cli::command(), &mut checked);
+        assert!(
+            checked.iter().any(|k| k == "reaper.limit")
+                && checked.iter().any(|k| k == "gates.flips_recent"),
+            "{checked:?}"
+        );
+    }
+}

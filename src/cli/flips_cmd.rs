@@ -18,7 +18,7 @@ use super::{Format, GlobalArgs, load_config};
 use crate::error::{Error, ExitCode, Result};
 use crate::forge::commits::ForgeHistory;
 use crate::forge::{self, Forge, Sha};
-use crate::gates::flips::{self, FlipReport, Tree, VerifyOptions};
+use crate::gates::flips::{self, FlipReport, Tree};
 use crate::gates::output;
 use crate::report::RunReport;
 use crate::workflow::WORKFLOW_DIRS;
@@ -202,21 +202,8 @@ pub async fn run(
     let branch = cfg.branch().to_string();
     report.branch = Some(branch.clone());
     report.dry_run = args.dry_run;
-    let recent = args
-        .recent
-        .or_else(|| cfg.int("gates.flips_recent"))
-        .unwrap_or(5);
-    if recent == 0 {
-        return Err(Error::usage_hint(
-            "gates.flips_recent is 0: no commit would be searched, so no flip could be verified",
-            "set it to 1 or more (default 5)",
-        ));
-    }
-    let recent = recent.min(100) as usize;
-    let allow = args.allow_unproven_non_pr_blocking
-        || cfg
-            .bool("gates.flips_allow_unproven_non_pr_blocking")
-            .unwrap_or(false);
+    let mut opts =
+        crate::config::settings::flips(&cfg, args.recent, args.allow_unproven_non_pr_blocking)?;
 
     // The local repository's view of both commits (read once; `None` for a commit it lacks).
     let local = match args.trees {
@@ -279,23 +266,9 @@ pub async fn run(
             err: Box::new(e),
             hint: None,
         })?;
-        let head = match &local {
+        opts.head = match &local {
             Some((_, Some(h))) if use_git => Some(h.clone()),
             _ => Sha::parse(&args.head),
-        };
-        let opts = VerifyOptions {
-            head,
-            branch: branch.clone(),
-            recent,
-            allow_unproven_non_pr_blocking: allow,
-            compensation_descriptions: [
-                "reaper.description_push_suffix",
-                "reaper.description_pr_shadow",
-                "reaper.description_cancelled",
-            ]
-            .iter()
-            .filter_map(|k| cfg.str(k).map(str::to_string))
-            .collect(),
         };
         for flip in &found {
             flip_report
@@ -325,7 +298,7 @@ pub async fn run(
         }
         .into(),
     );
-    print(&flip_report, found.len(), recent, args.dry_run, format)?;
+    print(&flip_report, found.len(), opts.recent, args.dry_run, format)?;
     Ok(if args.dry_run {
         ExitCode::Success
     } else {

@@ -167,7 +167,7 @@ async fn gather(
         .await
         .map_err(|e| ctx(cfg, "list open pull requests", e))?;
 
-    let settings = super::queue_cmd::settings(cfg);
+    let settings = crate::config::settings::queue(cfg)?;
     let (_, approvals_note) = crate::queue::tick::required_approvals(&protection, &settings);
     let head_statuses = f
         .statuses(&branch_head)

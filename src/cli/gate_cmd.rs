@@ -284,7 +284,7 @@ pub async fn lint(
     run: &mut RunReport,
 ) -> Result<ExitCode> {
     let cfg = load_config(global)?;
-    let settings = GateSettings::from_config(&cfg)?;
+    let settings = crate::config::settings::gates(&cfg)?;
     let paths = if args.paths.is_empty() {
         vec![PathBuf::from(".")]
     } else {

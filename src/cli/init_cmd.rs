@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Value, json};
 
 use super::{Format, GlobalArgs, print_json};
-use crate::config::config_template;
+use crate::config::{config_template, keys};
 use crate::error::{Error, ExitCode, Result};
 use crate::gates::rules::context_in_protection::{Directive, directive};
 use crate::report::RunReport;
@@ -287,7 +287,8 @@ pub fn run(
     }
 
     let contexts = required_contexts(forge);
-    let items = checklist(forge, &contexts, "merge-queue-hold");
+    let hold_label = keys::default_of("queue.hold_label").unwrap_or_default();
+    let items = checklist(forge, &contexts, hold_label);
     let written: Vec<String> = files.iter().map(|(p, _)| p.display().to_string()).collect();
     report.outcome = Some("initialised".into());
     match format {

@@ -5,9 +5,9 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::{Format, GlobalArgs, load_config, print_json};
-use crate::config::Config;
+use crate::config::{self, Config};
 use crate::error::{Error, ExitCode, Result};
-use crate::forge::{self, AnyForge, Forge, MergeMethod};
+use crate::forge::{self, AnyForge, Forge};
 use crate::ledger::{Ledger, NewRun, RunState};
 use crate::queue::policy::{Action, Decision};
 use crate::queue::tick::{QueueSettings, Tick, TickOutcome, TickReport};
@@ -15,58 +15,6 @@ use crate::report::{EffectOutcome, Progress, RunReport};
 
 use super::locked::{LockSpec, locked_run};
 use super::queue_page::{self, History, QueuePage};
-
-/// Queue settings from the configuration.
-pub fn settings(cfg: &Config) -> QueueSettings {
-    let mut s = QueueSettings::new(cfg.branch());
-    if let Some(v) = cfg.str("queue.queue_label") {
-        s.queue_label = v.to_string();
-    }
-    if let Some(v) = cfg.str("queue.hold_label") {
-        s.hold_label = v.to_string();
-    }
-    s.auto_discover = cfg.bool("queue.auto_discover").unwrap_or(true);
-    s.opt_out_labels = cfg.list("queue.opt_out_labels");
-    s.reviewers = cfg.list("queue.reviewers");
-    s.required_approvals_fallback = cfg
-        .int("queue.required_approvals")
-        .and_then(|n| u32::try_from(n).ok())
-        .unwrap_or(2);
-    s.min_approvals = cfg
-        .int("queue.min_approvals")
-        .and_then(|n| u32::try_from(n).ok())
-        .unwrap_or(0);
-    s.trusted_status_creators = cfg.list("queue.trusted_status_creators");
-    s.push_required_contexts = cfg.list("queue.push_required_contexts");
-    s.update_style = cfg.update_style();
-    s.merge_method = match cfg.str("queue.merge_method") {
-        Some("rebase") => MergeMethod::Rebase,
-        Some("rebase-merge") => MergeMethod::RebaseMerge,
-        Some("squash") => MergeMethod::Squash,
-        Some("fast-forward-only") => MergeMethod::FastForwardOnly,
-        _ => MergeMethod::Merge,
-    };
-    s.allow_force_merge = cfg.bool("queue.allow_force_merge").unwrap_or(false);
-    s.request_changes_from_anyone_blocks = cfg.str("queue.request_changes_block") != Some("roster");
-    let green = cfg.list("queue.green_states");
-    if !green.is_empty() {
-        s.green_states = green;
-    }
-    s.allow_no_required_contexts = cfg
-        .bool("queue.allow_no_required_contexts")
-        .unwrap_or(false);
-    s.post_status = cfg.bool("queue.post_status").unwrap_or(true);
-    s.stale_pending = match cfg.int("queue.stale_pending_hours").unwrap_or(6) {
-        0 => None,
-        h => i64::try_from(h).ok().map(chrono::Duration::hours),
-    };
-    s.window = cfg
-        .int("queue.concurrency")
-        .and_then(|n| usize::try_from(n).ok())
-        .unwrap_or(16)
-        .max(1);
-    s
-}
 
 /// A digest of the effective configuration (values and sources; the token masked), so a
 /// run records which configuration it ran with without storing it.
@@ -210,7 +158,7 @@ pub async fn tick(
     run.dry_run = dry_run;
     let f = connect(&cfg, run)?;
     let ledger = open_ledger(&cfg).await?;
-    let settings = settings(&cfg);
+    let settings = config::settings::queue(&cfg)?;
     let mut new_run = NewRun::new(
         "queue tick",
         cfg.forge_kind().as_str(),
@@ -218,7 +166,7 @@ pub async fn tick(
         &settings.branch,
     );
     new_run.dry_run = dry_run;
-    let lease = Duration::from_secs(cfg.int("ledger.lease_secs").unwrap_or(900).max(30));
+    let lease = config::settings::lease(&cfg)?;
     let report = locked_tick(&f, &ledger, &settings, new_run, lease, progress, run).await;
     ledger.close().await;
     let report = report.map_err(|e| with_hint(&cfg, e))?;
@@ -237,7 +185,7 @@ pub async fn status(
     let f = connect(&cfg, run)?;
     // Read-only: evaluate with an in-memory ledger that records nothing.
     let ledger = Ledger::open("sqlite::memory:").await?;
-    let settings = settings(&cfg);
+    let settings = config::settings::queue(&cfg)?;
     let tick = Tick {
         forge: &f,
         ledger: &ledger,

@@ -1,19 +1,18 @@
 //! `mergeward reap`: the status reaper (see `docs/reaper.md`).
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use serde_json::{Value, json};
 
 use super::locked::{LockSpec, locked_run};
 use super::queue_cmd::{config_digest, open_ledger};
 use super::{Format, GlobalArgs, load_config, print_json};
-use crate::config::Config;
+use crate::config::{self, Config};
 use crate::error::{Error, ExitCode, Result};
 use crate::forge::{self, AnyForge, Forge};
 use crate::ledger::{Ledger, NewRun, RunState};
 use crate::reaper::workflows;
-use crate::reaper::{Descriptions, ReapReport, ReapSettings, Reaper};
+use crate::reaper::{ReapReport, ReapSettings, Reaper};
 use crate::report::{Progress, RunReport};
 
 /// The command's own flags.
@@ -22,31 +21,6 @@ pub struct ReapArgs {
     pub dry_run: bool,
     pub limit: Option<u64>,
     pub workflows_dir: Option<PathBuf>,
-}
-
-/// Reaper settings from the configuration and the flags (flags win).
-pub fn settings(cfg: &Config, args: &ReapArgs) -> ReapSettings {
-    let mut s = ReapSettings::new(cfg.branch());
-    s.dry_run = args.dry_run;
-    s.limit = args
-        .limit
-        .or_else(|| cfg.int("reaper.limit"))
-        .and_then(|n| usize::try_from(n).ok())
-        .unwrap_or(30)
-        .max(1);
-    s.concurrency = cfg
-        .int("reaper.concurrency")
-        .and_then(|n| usize::try_from(n).ok())
-        .unwrap_or(8)
-        .max(1);
-    let d = Descriptions::default();
-    let text = |key: &str, dflt: String| cfg.str(key).map(str::to_string).unwrap_or(dflt);
-    s.descriptions = Descriptions {
-        push_suffix: text("reaper.description_push_suffix", d.push_suffix),
-        pr_shadow: text("reaper.description_pr_shadow", d.pr_shadow),
-        cancelled: text("reaper.description_cancelled", d.cancelled),
-    };
-    s
 }
 
 /// A lock of its own per repository and branch, so that a reap and a queue tick never make
@@ -88,14 +62,10 @@ fn connect(cfg: &Config, run: &mut RunReport) -> Result<AnyForge> {
     run.repo = cfg.str("forge.repo").map(str::to_string);
     run.branch = Some(cfg.branch().to_string());
     let target = cfg.target()?;
-    let mut http = cfg.http_settings(&target);
-    if let Some(n) = cfg.int("reaper.api_timeout_secs") {
-        http.request_timeout = Duration::from_secs(n.max(1));
-    }
-    if let Some(n) = cfg.int("reaper.api_attempts") {
-        http.max_retries = u32::try_from(n.max(1) - 1).unwrap_or(0);
-    }
-    Ok(forge::connect(&target, http)?)
+    Ok(forge::connect(
+        &target,
+        config::settings::reap_http(cfg, &target),
+    )?)
 }
 
 pub async fn run(
@@ -107,7 +77,7 @@ pub async fn run(
 ) -> Result<ExitCode> {
     let cfg = load_config(global)?;
     run.dry_run = args.dry_run;
-    let settings = settings(&cfg, args);
+    let settings = config::settings::reap(&cfg, args.limit, args.dry_run)?;
     // The local trigger map first: a name collision is a usage error before any request.
     let dir = args
         .workflows_dir
@@ -140,7 +110,7 @@ async fn locked_reap(
     let mut new_run = NewRun::new("reap", cfg.forge_kind().as_str(), &repo, &settings.branch);
     new_run.dry_run = settings.dry_run;
     new_run.config_digest = config_digest(cfg);
-    let lease = Duration::from_secs(cfg.int("ledger.lease_secs").unwrap_or(900).max(30));
+    let lease = config::settings::lease(cfg)?;
     let name = lock_name(&settings.branch);
     let lock = LockSpec {
         repo: &repo,

@@ -18,7 +18,7 @@ use crate::error::{Error, ExitCode, Result};
 use crate::forge::{self, Forge, ForgeKind, ForgeTarget, HttpSettings, RepoSlug, Secret};
 use crate::ledger::{Ledger, NewRun};
 use crate::queue::policy::Action;
-use crate::queue::tick::{QueueSettings, TickOutcome};
+use crate::queue::tick::TickOutcome;
 use crate::report::{Progress, RunReport};
 use crate::sim::{Scenario, Sim};
 
@@ -155,7 +155,7 @@ pub async fn run(
     http.rate_per_second = 10_000;
     http.rate_burst = 10_000;
     let f = forge::connect(&target, http)?;
-    let settings = QueueSettings::new(&branch);
+    let settings = crate::config::settings::queue_from_defaults(&branch)?;
     let required: Vec<String> = sim.with_state(|s| {
         s.protections
             .iter()

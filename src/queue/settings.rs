@@ -1,4 +1,5 @@
-//! The queue's settings: typed, built from the configuration's key table by `config`.
+//! The queue's settings: typed, built from the configuration by `config::settings`
+//! (defaults: `config::queue_defaults(branch)`, from the key table).
 
 use crate::forge::{MergeMethod, UpdateStyle};
 
@@ -32,31 +33,4 @@ pub struct QueueSettings {
     /// A pending required context older than this stops counting as "CI in flight"
     /// (`None`: never). Gitea leaves some cancelled runs pending forever.
     pub stale_pending: Option<chrono::Duration>,
-}
-
-impl QueueSettings {
-    /// Defaults matching the configuration defaults (tests and the sandbox start here).
-    pub fn new(branch: &str) -> QueueSettings {
-        QueueSettings {
-            branch: branch.to_string(),
-            queue_label: "merge-queue".into(),
-            hold_label: "merge-queue-hold".into(),
-            auto_discover: true,
-            opt_out_labels: vec!["do-not-auto-merge".into(), "wip".into(), "draft".into()],
-            reviewers: Vec::new(),
-            required_approvals_fallback: 2,
-            min_approvals: 0,
-            trusted_status_creators: Vec::new(),
-            push_required_contexts: Vec::new(),
-            update_style: UpdateStyle::Merge,
-            merge_method: MergeMethod::Merge,
-            allow_force_merge: false,
-            request_changes_from_anyone_blocks: true,
-            green_states: vec!["success".into()],
-            allow_no_required_contexts: false,
-            post_status: true,
-            window: 16,
-            stale_pending: Some(chrono::Duration::hours(6)),
-        }
-    }
 }

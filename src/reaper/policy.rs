@@ -19,27 +19,12 @@ const PR_SUFFIX: &str = " (pull_request)";
 const SEPARATOR: &str = " / ";
 
 /// The descriptions of the three compensations (stable markers downstream tooling may key
-/// on). The defaults are the original's texts with its script path replaced by
-/// `mergeward reap`; the `Compensated by status-reaper (` prefix is kept.
+/// on). Their defaults live in the configuration's key table (`reaper.description_*`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Descriptions {
     pub push_suffix: String,
     pub pr_shadow: String,
     pub cancelled: String,
-}
-
-pub const DEFAULT_PUSH_SUFFIX: &str = "Compensated by status-reaper (workflow has no push: trigger; Gitea 1.22.6 hardcoded-suffix bug — see mergeward reap)";
-pub const DEFAULT_PR_SHADOW: &str = "Compensated by status-reaper (default-branch pull_request status shadowed by successful push status on same SHA; see mergeward reap)";
-pub const DEFAULT_CANCELLED: &str = "Compensated by status-reaper (push run was cancelled/superseded; Gitea 1.22.6 reports cancelled runs as failure statuses)";
-
-impl Default for Descriptions {
-    fn default() -> Self {
-        Descriptions {
-            push_suffix: DEFAULT_PUSH_SUFFIX.into(),
-            pr_shadow: DEFAULT_PR_SHADOW.into(),
-            cancelled: DEFAULT_CANCELLED.into(),
-        }
-    }
 }
 
 /// Which compensation.

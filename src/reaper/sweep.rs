@@ -21,7 +21,8 @@ use crate::forge::{
 use crate::ledger::{self, EffectKind, Intent, Ledger, NewEffect, Outcome};
 use crate::report::{ActionRecord, EffectOutcome, Progress};
 
-/// Reaper settings (from configuration and flags).
+/// Reaper settings, built from the configuration and the flags by `config::settings`
+/// (defaults: `config::reap_defaults(branch)`).
 #[derive(Debug, Clone)]
 pub struct ReapSettings {
     pub branch: String,
@@ -31,19 +32,6 @@ pub struct ReapSettings {
     pub descriptions: Descriptions,
     /// Commits whose statuses are read (and compensated) at once.
     pub concurrency: usize,
-}
-
-impl ReapSettings {
-    /// The defaults (30 commits, the original's descriptions, 8 at once).
-    pub fn new(branch: &str) -> ReapSettings {
-        ReapSettings {
-            branch: branch.to_string(),
-            limit: 30,
-            dry_run: false,
-            descriptions: Descriptions::default(),
-            concurrency: 8,
-        }
-    }
 }
 
 /// The original's summary counters, plus mergeward's.

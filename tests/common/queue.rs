@@ -223,7 +223,7 @@ impl World {
         let ledger = Ledger::open(&dir.path().join("ledger.db").display().to_string())
             .await
             .expect("ledger opens");
-        let mut settings = QueueSettings::new("main");
+        let mut settings = mergeward::config::queue_defaults("main");
         settings.window = 4;
         // Stories assert the queue's own statuses only where they turn them on.
         settings.post_status = false;

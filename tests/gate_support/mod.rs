@@ -10,7 +10,7 @@ pub fn wf(path: &str, text: &str) -> Workflow {
 
 /// Lints files with only `rule` enabled.
 pub fn lint_only(rule: &str, files: &[(&str, &str)], env: &LintEnv) -> LintReport {
-    lint_with(rule, files, &GateSettings::default(), env)
+    lint_with(rule, files, &mergeward::config::gate_defaults(), env)
 }
 
 pub fn lint_with(

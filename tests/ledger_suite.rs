@@ -809,9 +809,14 @@ async fn crash_mid_tick_in_a_child_process(db: &TestDb) {
     db.open().await.close().await;
     let id_file = db.dir.path().join("run-id");
     let exe = std::env::current_exe().unwrap();
+    // The test's full name in this binary: its module path without the crate name.
+    let helper = match module_path!().split_once("::") {
+        Some((_, module)) => format!("{module}::crash_child_helper"),
+        None => "crash_child_helper".to_string(),
+    };
     let out = Command::new(exe)
         .args([
-            "crash_child_helper",
+            helper.as_str(),
             "--exact",
             "--nocapture",
             "--test-threads=1",

@@ -2,8 +2,8 @@
 //! simulated forge use, per forge and version, with the query parameters, body fields and
 //! response fields we rely on and the upstream API description each fact comes from.
 //!
-//! `tests/contract.rs` checks the simulator and the clients against this file (no files
-//! outside the repository needed); `tests/contract_upstream.rs` checks the file against the
+//! `tests/forge/contract.rs` checks the simulator and the clients against this file (no files
+//! outside the repository needed); `tests/forge/contract_upstream.rs` checks the file against the
 //! full upstream descriptions when they are present (`../shared/specs/` in CI).
 
 use std::collections::BTreeMap;

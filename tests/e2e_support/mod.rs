@@ -275,7 +275,7 @@ pub async fn ledger_for(backend: Backend, scratch: &Scratch) -> Option<String> {
                     );
                     eprintln!(
                         "SKIPPED PostgreSQL variant: MERGEWARD_TEST_PG is not set \
-                         (run `scripts/pg-test.sh cargo test --test e2e_ledger`)"
+                         (run `scripts/pg-test.sh cargo test --test ledger e2e::`)"
                     );
                     return None;
                 }

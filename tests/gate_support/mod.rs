@@ -1,4 +1,4 @@
-//! Helpers for the `gate_*` tests: lint in-memory workflow files.
+//! Helpers for the gate rule tests (tests/gates/): lint in-memory workflow files.
 #![allow(dead_code)]
 
 use mergeward::gates::{self, Finding, GateSettings, LintEnv, LintReport};

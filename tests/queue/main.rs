@@ -1,0 +1,22 @@
+//! The merge queue: policy, the pure plan and batch layers, ticks against the simulated
+//! forge (stories, failures, safety, pagination, GitHub protection, fail-closed holes, the
+//! merge invariant as a property), the `queue` commands through the binary, and what people
+//! read (text snapshots, the queue page).
+//! Each module was a test binary of its own, `tests/queue_<module>.rs`.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod batch;
+mod cli;
+mod fail_closed;
+mod failures;
+mod github;
+mod page;
+mod pagination;
+mod plan;
+mod policy;
+mod property;
+mod safety;
+mod stories;
+mod text;

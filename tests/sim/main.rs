@@ -1,0 +1,11 @@
+//! The simulated forge itself: the Gitea/Forgejo and GitHub dialects, fault injection,
+//! scenarios and the route table against the API contract.
+//! Each module was a test binary of its own, `tests/sim_<module>.rs`.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod faults;
+mod gitea;
+mod github;
+mod scenario;

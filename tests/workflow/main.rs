@@ -1,0 +1,6 @@
+//! The workflow model: positions, YAML 1.1 readings, bounds (`model`), and proptest fuzzing
+//! of the parser and every gate rule (`fuzz`).
+//! Each module was a test binary of its own, `tests/workflow_<module>.rs`.
+
+mod fuzz;
+mod model;

@@ -12,6 +12,8 @@
 //! read and none merges: the second tick sees exactly the same queue. Rate-limit points are
 //! the simulator's `x-ratelimit-used` delta (a 304 costs none, as on GitHub).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test or bench that panics has failed
+
 use std::time::Duration;
 
 use mergeward::forge::{self, Forge, ForgeKind, ForgeTarget, HttpSettings, RepoSlug, Secret};

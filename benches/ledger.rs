@@ -8,6 +8,8 @@
 //!
 //! Options (after `--`): `--decisions N` (default 10000), `--tick K` (default 100).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test or bench that panics has failed
+
 use std::time::Instant;
 
 use mergeward::ledger::{

@@ -16,6 +16,8 @@
 //! Workflow start-up on a real runner (queueing, checkout, the binary from cache) is not
 //! included and adds the same to both.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test or bench that panics has failed
+
 use std::time::{Duration, Instant};
 
 use mergeward::cli::queue_cmd::locked_tick;

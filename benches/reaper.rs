@@ -8,6 +8,8 @@
 //! `--concurrency N` (8), `--rate N` (client rate limit per second; default 500, the
 //! configuration default).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test or bench that panics has failed
+
 use std::time::{Duration, Instant};
 
 use mergeward::forge::{self, Forge, ForgeKind, ForgeTarget, HttpSettings, RepoSlug, Secret};

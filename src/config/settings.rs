@@ -132,6 +132,7 @@ pub fn queue_from_defaults(branch: &str) -> Result<QueueSettings> {
 ///
 /// # Panics
 /// Only on a defect of the key table, which `settings::tests` catches.
+#[allow(clippy::expect_used)] // static data; `settings::tests` proves it builds
 pub fn queue_defaults(branch: &str) -> QueueSettings {
     queue_from_defaults(branch).expect("the key table's defaults build the queue settings")
 }
@@ -160,6 +161,7 @@ pub fn reap(cfg: &Config, limit: Option<u64>, dry_run: bool) -> Result<ReapSetti
 ///
 /// # Panics
 /// Only on a defect of the key table, which `settings::tests` catches.
+#[allow(clippy::expect_used)] // static data; `settings::tests` proves it builds
 pub fn reap_defaults(branch: &str) -> ReapSettings {
     Config::defaults()
         .and_then(|c| reap(&c, None, false))
@@ -342,6 +344,7 @@ pub fn gates(cfg: &Config) -> Result<GateSettings> {
 ///
 /// # Panics
 /// Only on a defect of the key table, which `settings::tests` catches.
+#[allow(clippy::expect_used)] // static data; `settings::tests` proves it builds
 pub fn gate_defaults() -> GateSettings {
     Config::defaults()
         .and_then(|c| gates(&c))

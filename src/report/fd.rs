@@ -7,6 +7,7 @@ use crate::error::{Error, Result};
 /// Takes ownership of an inherited, open file descriptor given on the command line.
 /// Refuses stdin/stdout/stderr and descriptors that are not open.
 #[cfg(unix)]
+#[allow(unsafe_code)] // the only unsafe code in mergeward; each block has its SAFETY note
 pub fn take_fd(fd: i32, flag: &str) -> Result<File> {
     use std::os::fd::{BorrowedFd, FromRawFd, OwnedFd};
     if fd <= 2 {

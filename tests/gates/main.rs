@@ -3,6 +3,8 @@
 //! Each module was a test binary of its own, `tests/gate_<module>.rs` (`audit_merge`:
 //! `tests/audit_merge.rs`).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test or bench that panics has failed
+
 #[path = "../common/mod.rs"]
 mod common;
 #[path = "../gate_support/mod.rs"]

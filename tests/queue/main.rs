@@ -4,6 +4,8 @@
 //! read (text snapshots, the queue page).
 //! Each module was a test binary of its own, `tests/queue_<module>.rs`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test or bench that panics has failed
+
 #[path = "../common/mod.rs"]
 mod common;
 

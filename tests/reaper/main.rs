@@ -2,6 +2,8 @@
 //! the shipped reaper fixtures.
 //! Each module was a test binary of its own, `tests/reap_<module>.rs`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test or bench that panics has failed
+
 #[path = "../common/mod.rs"]
 mod common;
 

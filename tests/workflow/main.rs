@@ -2,5 +2,7 @@
 //! of the parser and every gate rule (`fuzz`).
 //! Each module was a test binary of its own, `tests/workflow_<module>.rs`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test or bench that panics has failed
+
 mod fuzz;
 mod model;

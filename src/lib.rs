@@ -12,5 +12,8 @@ pub mod ledger;
 pub mod queue;
 pub mod reaper;
 pub mod report;
-pub mod sim;
 pub mod workflow;
+
+/// The simulated forge, its own crate (`crates/mergeward-sim`, which depends on nothing in
+/// mergeward); re-exported so `mergeward::sim::…` paths keep working.
+pub use mergeward_sim as sim;

@@ -29,7 +29,7 @@
 //!
 //! Ref expressions (`from`, `sha`, `commit`): a branch name (`main`), a first-parent ancestor
 //! (`main~2`), `pr:N` (head of PR N) or a full / unique-prefix SHA.
-//! SHAs are generated with [`crate::sim::fake_sha`], so they are stable for a given scenario.
+//! SHAs are generated with [`crate::fake_sha`], so they are stable for a given scenario.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

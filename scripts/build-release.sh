@@ -8,7 +8,8 @@
 # gcc-<arch>-linux-gnu package) as linker and C compiler (SQLite and aws-lc are C). The
 # commit for `--version` comes from MERGEWARD_BUILD_COMMIT, else git, else "unknown".
 # Environment: CARGO_TARGET_DIR is honoured; DIST (default dist) names the output folder;
-# MERGEWARD_RELEASE_TAG (vX.Y.Z), when set, must match the version in Cargo.toml.
+# MERGEWARD_RELEASE_TAG (vX.Y.Z), when set, must match the version in Cargo.toml (the
+# workspace's [workspace.package] version, which both packages inherit).
 set -euo pipefail
 target="${1:-}"
 if [ -z "$target" ]; then

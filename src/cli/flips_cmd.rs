@@ -1,5 +1,5 @@
 //! `mergeward gate flips --base SHA --head SHA`: a job-level `continue-on-error` flipped
-//! from true to false needs run-log proof (`src/gates/flips.rs`, seed-systems §4).
+//! from true to false needs run-log proof (`src/gates/flips/`, seed-systems §4).
 //!
 //! The two trees come from the local git repository when it has both commits (a checkout
 //! with `fetch-depth: 0`), else from the forge's contents API (Gitea/Forgejo).

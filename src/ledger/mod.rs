@@ -21,22 +21,24 @@
 
 mod error;
 mod export;
+mod locator;
 mod lock;
 mod migrate;
 mod model;
 mod store;
+mod tick;
 
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::Serialize;
 use sqlx::any::AnyPoolOptions;
 use sqlx::{Any, AnyPool, Transaction};
 
 pub use error::{LedgerError, LedgerResult, LockHeldInfo};
 pub use export::{Event, ExportCounts};
+use locator::sqlite_url;
+pub use locator::{Backend, Locator};
 pub use lock::{LockGuard, holder_id, lock_key};
 pub use migrate::{AppliedMigration, MIGRATIONS, Migration, SCHEMA_VERSION};
 pub use model::{
@@ -44,149 +46,7 @@ pub use model::{
     NewRun, Outcome, OutcomeKind, ReasonCode, Recorded, RunDetail, RunRecord, RunState,
     commit_subject, derive_run_state, effect_key, new_id, now_ts, pr_number, pr_subject,
 };
-
-/// The database behind a ledger.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-/// Where the ledger lives: a SQLite file (the default), an in-memory SQLite database
-/// (tests), or a PostgreSQL URL.
-#[derive(Clone, PartialEq, Eq)]
-pub enum Locator {
-    SqliteFile(PathBuf),
-    SqliteMemory,
-    /// The full URL, possibly with a password: never printed (see [`Locator::redacted`]).
-    Postgres(String),
-}
-
-impl Locator {
-    /// The default ledger file, relative to the working directory.
-    pub const DEFAULT_PATH: &'static str = ".mergeward/ledger.db";
-
-    /// Parse a locator: `postgres://…` / `postgresql://…`, `sqlite::memory:`,
-    /// `sqlite://PATH` / `sqlite:PATH`, or a plain file path.
-    pub fn parse(s: &str) -> LedgerResult<Locator> {
-        let bad = |message: &str| LedgerError::Locator {
-            locator: redact_url(s),
-            message: message.into(),
-        };
-        if s.trim().is_empty() {
-            return Err(bad("empty"));
-        }
-        if s.starts_with("postgres://") || s.starts_with("postgresql://") {
-            url::Url::parse(s).map_err(|e| bad(&format!("not a valid URL: {e}")))?;
-            return Ok(Locator::Postgres(s.to_string()));
-        }
-        if s == "sqlite::memory:" || s == ":memory:" {
-            return Ok(Locator::SqliteMemory);
-        }
-        if let Some(rest) = s.strip_prefix("sqlite:") {
-            let path = rest.strip_prefix("//").unwrap_or(rest);
-            if path.contains('?') {
-                return Err(bad(
-                    "query parameters are not supported; give the file path only",
-                ));
-            }
-            if path.is_empty() {
-                return Err(bad("no file path after sqlite:"));
-            }
-            return Ok(Locator::SqliteFile(PathBuf::from(path)));
-        }
-        if let Some((scheme, _)) = s.split_once("://") {
-            return Err(bad(&format!(
-                "unsupported scheme {scheme}:// (supported: sqlite, postgres, postgresql)"
-            )));
-        }
-        Ok(Locator::SqliteFile(PathBuf::from(s)))
-    }
-
-    pub fn backend(&self) -> Backend {
-        match self {
-            Locator::SqliteFile(_) | Locator::SqliteMemory => Backend::Sqlite,
-            Locator::Postgres(_) => Backend::Postgres,
-        }
-    }
-
-    /// The locator with any password replaced by `***`.
-    pub fn redacted(&self) -> String {
-        match self {
-            Locator::SqliteFile(p) => p.display().to_string(),
-            Locator::SqliteMemory => "sqlite::memory:".into(),
-            Locator::Postgres(u) => redact_url(u),
-        }
-    }
-}
-
-impl Default for Locator {
-    fn default() -> Self {
-        Locator::SqliteFile(PathBuf::from(Locator::DEFAULT_PATH))
-    }
-}
-
-impl std::fmt::Display for Locator {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.redacted())
-    }
-}
-
-impl std::fmt::Debug for Locator {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Locator({})", self.redacted())
-    }
-}
-
-impl std::str::FromStr for Locator {
-    type Err = LedgerError;
-    fn from_str(s: &str) -> LedgerResult<Locator> {
-        Locator::parse(s)
-    }
-}
-
-fn redact_url(s: &str) -> String {
-    match url::Url::parse(s) {
-        Ok(mut u) => {
-            if u.password().is_some() {
-                let _ = u.set_password(Some("***"));
-            }
-            // A password may also hide in the query (`?password=`).
-            let pairs: Vec<(String, String)> = u
-                .query_pairs()
-                .map(|(k, v)| {
-                    let v = if k.eq_ignore_ascii_case("password") {
-                        "***".to_string()
-                    } else {
-                        v.into_owned()
-                    };
-                    (k.into_owned(), v)
-                })
-                .collect();
-            if !pairs.is_empty() {
-                u.query_pairs_mut().clear().extend_pairs(pairs);
-            }
-            u.to_string()
-        }
-        // Not a URL: it is a path; paths carry no secrets.
-        Err(_) => s.to_string(),
-    }
-}
-
-/// Percent-encode a file path for a `sqlite://` URL (sqlx decodes it again).
-fn sqlite_url(path: &Path) -> String {
-    let mut out = String::from("sqlite://");
-    for b in path.to_string_lossy().bytes() {
-        if b.is_ascii_alphanumeric() || b"/-_.~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out.push_str("?mode=rwc");
-    out
-}
+pub use tick::Tick;
 
 /// How long opening a ledger may take to connect and read once.
 pub const LEDGER_PROBE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -576,147 +436,5 @@ impl Ledger {
             poisoned: false,
             open_runs: HashSet::new(),
         })
-    }
-}
-
-/// A batch of records in one transaction. Dropping it without [`Tick::commit`] rolls back.
-pub struct Tick {
-    tx: Transaction<'static, Any>,
-    backend: Backend,
-    poisoned: bool,
-    /// Runs already checked to exist and be unfinished in this transaction.
-    open_runs: HashSet<String>,
-}
-
-impl Tick {
-    fn track<T>(&mut self, r: LedgerResult<T>) -> LedgerResult<T> {
-        match &r {
-            // A failed statement aborts a PostgreSQL transaction (COMMIT would silently roll
-            // back), and may have left part of an operation behind on SQLite.
-            Err(LedgerError::Db { .. }) => self.poisoned = true,
-            // On PostgreSQL a duplicate commit may have been refused by the unique index.
-            Err(LedgerError::DuplicateCommit { .. }) if self.backend == Backend::Postgres => {
-                self.poisoned = true
-            }
-            _ => {}
-        }
-        r
-    }
-
-    async fn check_run(&mut self, run_id: &str) -> LedgerResult<()> {
-        if !self.open_runs.contains(run_id) {
-            let r = store::run_open_check(&mut self.tx, run_id).await;
-            self.track(r)?;
-            self.open_runs.insert(run_id.to_string());
-        }
-        Ok(())
-    }
-
-    pub async fn record_decision(&mut self, d: &NewDecision) -> LedgerResult<Recorded> {
-        self.check_run(&d.run_id).await?;
-        let r = store::record_decision(&mut self.tx, self.backend, d, false).await;
-        self.track(r)
-    }
-
-    /// Like [`Ledger::record_intent`], but durable only after [`Tick::commit`]: do not send
-    /// the effect before then.
-    pub async fn record_intent(&mut self, e: &NewEffect) -> LedgerResult<Intent> {
-        self.check_run(&e.run_id).await?;
-        let r = store::record_intent(&mut self.tx, e, false).await;
-        self.track(r)
-    }
-
-    pub async fn record_outcome(&mut self, effect_id: &str, outcome: &Outcome) -> LedgerResult<()> {
-        let r = store::record_outcome(&mut self.tx, effect_id, outcome).await;
-        match self.track(r)? {
-            store::OutcomeWrite::Done => Ok(()),
-            store::OutcomeWrite::Duplicate(e) => Err(e),
-        }
-    }
-
-    /// Commit everything recorded in this tick. A tick in which a database error occurred is
-    /// rolled back instead, and the error says so.
-    pub async fn commit(self) -> LedgerResult<()> {
-        if self.poisoned {
-            let _ = self.tx.rollback().await;
-            return Err(LedgerError::Invalid {
-                what: "tick",
-                message: "a database error occurred in this tick; it was rolled back".into(),
-            });
-        }
-        self.tx
-            .commit()
-            .await
-            .map_err(LedgerError::db("commit tick"))
-    }
-
-    /// Discard everything recorded in this tick.
-    pub async fn rollback(self) -> LedgerResult<()> {
-        self.tx
-            .rollback()
-            .await
-            .map_err(LedgerError::db("roll back tick"))
-    }
-}
-
-#[allow(dead_code)]
-fn _assert_send(l: &Ledger, t: &mut Tick, d: &NewDecision) {
-    fn is_send<T: Send>(_: T) {}
-    is_send(l.record_decision(d));
-    is_send(t.record_decision(d));
-    is_send(l.runs(1));
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn locators_parse() {
-        assert_eq!(
-            Locator::parse("x/ledger.db").ok(),
-            Some(Locator::SqliteFile("x/ledger.db".into()))
-        );
-        assert_eq!(
-            Locator::parse("sqlite:///abs/l.db").ok(),
-            Some(Locator::SqliteFile("/abs/l.db".into()))
-        );
-        assert_eq!(
-            Locator::parse("sqlite://rel.db").ok(),
-            Some(Locator::SqliteFile("rel.db".into()))
-        );
-        assert_eq!(
-            Locator::parse("sqlite::memory:").ok(),
-            Some(Locator::SqliteMemory)
-        );
-        assert_eq!(
-            Locator::parse("postgres://u@h/db")
-                .map(|l| l.backend())
-                .ok(),
-            Some(Backend::Postgres)
-        );
-        assert!(Locator::parse("mysql://x").is_err());
-        assert!(Locator::parse("sqlite://x.db?mode=ro").is_err());
-        assert!(Locator::parse("").is_err());
-    }
-
-    #[test]
-    fn passwords_are_redacted() {
-        let l = Locator::parse("postgres://bot:s3cret@db.example/ledger?password=other").ok();
-        let shown = format!(
-            "{:?} {}",
-            l,
-            l.as_ref().map(|l| l.redacted()).unwrap_or_default()
-        );
-        assert!(!shown.contains("s3cret"), "{shown}");
-        assert!(!shown.contains("other"), "{shown}");
-    }
-
-    #[test]
-    fn sqlite_urls_are_encoded() {
-        assert_eq!(
-            sqlite_url(Path::new("/tmp/a b?.db")),
-            "sqlite:///tmp/a%20b%3F.db?mode=rwc"
-        );
     }
 }

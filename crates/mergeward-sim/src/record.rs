@@ -11,7 +11,7 @@ pub struct RecordedRequest {
     pub method: String,
     /// Full concrete path, including `/api/v1` for the Gitea dialect.
     pub path: String,
-    /// Matched route template as in [`crate::sim::routes`]; `None` when no route matched (404).
+    /// Matched route template as in [`crate::routes`]; `None` when no route matched (404).
     pub route: Option<String>,
     /// Decoded query pairs in request order.
     pub query: Vec<(String, String)>,
@@ -27,7 +27,7 @@ pub struct RecordedRequest {
 ///
 /// Only successful, state-changing requests record a mutation; a rejected
 /// merge or an idempotent no-op records nothing. Changes made through
-/// [`crate::sim::Sim::with_state`] or by a `MoveHead` fault are not recorded.
+/// [`crate::Sim::with_state`] or by a `MoveHead` fault are not recorded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum Mutation {

@@ -59,8 +59,8 @@ fn own_repo(st: &SimState, r: &Req) -> bool {
 
 /// Gitea `GET …/actions/jobs/{job_id}/logs` (called after the repository checks).
 pub(crate) fn gitea_api(st: &SimState, r: &Req) -> Resp {
-    let has_route = st.forge == ForgeKind::Gitea
-        && crate::forge::parse_semver(&st.version).is_some_and(|(a, b, _)| (a, b) >= (1, 24));
+    let has_route =
+        st.forge == ForgeKind::Gitea && major_minor(&st.version).is_some_and(|v| v >= (1, 24));
     match by_job(st, r.param("job_id")) {
         Some(l) if has_route => text(&l.text),
         _ => dialect_err(
@@ -70,6 +70,21 @@ pub(crate) fn gitea_api(st: &SimState, r: &Req) -> Resp {
             "The target couldn't be found.",
         ),
     }
+}
+
+/// The leading `major.minor` of a version string (`v` prefix and suffixes tolerated; a
+/// missing minor is 0), as the simulated server compares its own version.
+fn major_minor(version: &str) -> Option<(u64, u64)> {
+    let core: String = version
+        .trim()
+        .trim_start_matches('v')
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .collect();
+    let mut parts = core.split('.').filter(|p| !p.is_empty());
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next().map_or(Some(0), |p| p.parse().ok())?;
+    Some((major, minor))
 }
 
 /// GitHub `GET …/actions/jobs/{job_id}/logs` → 302 (called after the repository checks).
@@ -119,5 +134,19 @@ pub(crate) fn web(st: &SimState, r: &Req, authorization: bool) -> Resp {
             }
         }
         _ => Resp::empty(404),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::major_minor;
+
+    #[test]
+    fn versions_compare_by_major_and_minor() {
+        assert_eq!(major_minor("1.24.0"), Some((1, 24)));
+        assert_eq!(major_minor("v1.26.3+dev"), Some((1, 26)));
+        assert_eq!(major_minor("2"), Some((2, 0)));
+        assert_eq!(major_minor("dev"), None);
+        assert!(major_minor("1.22.6").is_some_and(|v| v < (1, 24)));
     }
 }

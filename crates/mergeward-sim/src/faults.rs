@@ -1,7 +1,7 @@
 //! Fault injection.
 //!
 //! A [`Fault`] matches requests by method (optional), route template (as listed by
-//! [`crate::sim::routes`], or `"*"` for every route) and query pairs (all must be
+//! [`crate::routes`], or `"*"` for every route) and query pairs (all must be
 //! present with equal values). Every matching request increments the fault's own
 //! 1-based counter; [`CallMatch`] decides on which counts the [`FaultAction`] fires.
 //!

@@ -4,7 +4,7 @@
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
-//! use mergeward::sim::*;
+//! use mergeward_sim::*;
 //! let sim = Sim::start(Scenario::gitea("acme/widgets").user("bot", "t0k", Permission::Write)
 //!     .pr(PullSpec::new(1))).await?;
 //! let head = sim.with_state(|s| s.pull(1).head_sha.clone());

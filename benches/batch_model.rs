@@ -8,7 +8,7 @@
 //! Reports merges per hour, queue CI runs per merged PR, and the median / 95th percentile
 //! time from eligible to merged. `cargo bench --bench batch_model`.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // a test or bench that panics has failed
+#![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)] // a test or bench that panics has failed; helpers are shared between modules
 
 use mergeward::forge::Sha;
 use mergeward::queue::batch::{

@@ -12,7 +12,7 @@
 //! read and none merges: the second tick sees exactly the same queue. Rate-limit points are
 //! the simulator's `x-ratelimit-used` delta (a 304 costs none, as on GitHub).
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // a test or bench that panics has failed
+#![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)] // a test or bench that panics has failed; helpers are shared between modules
 
 use std::time::Duration;
 

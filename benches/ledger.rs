@@ -8,7 +8,7 @@
 //!
 //! Options (after `--`): `--decisions N` (default 10000), `--tick K` (default 100).
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // a test or bench that panics has failed
+#![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)] // a test or bench that panics has failed; helpers are shared between modules
 
 use std::time::Instant;
 

@@ -22,7 +22,7 @@
 //! Options (after `--`): `--runs N` (default 5), `--window W` / `--rate R` (only that
 //! configuration; default: a matrix of windows 8/16/32 at rates 50 (the default) and 1000).
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // a test or bench that panics has failed
+#![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)] // a test or bench that panics has failed; helpers are shared between modules
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

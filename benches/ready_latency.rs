@@ -16,7 +16,7 @@
 //! Workflow start-up on a real runner (queueing, checkout, the binary from cache) is not
 //! included and adds the same to both.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // a test or bench that panics has failed
+#![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)] // a test or bench that panics has failed; helpers are shared between modules
 
 use std::time::{Duration, Instant};
 

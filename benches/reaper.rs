@@ -8,7 +8,7 @@
 //! `--concurrency N` (8), `--rate N` (client rate limit per second; default 500, the
 //! configuration default).
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // a test or bench that panics has failed
+#![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)] // a test or bench that panics has failed; helpers are shared between modules
 
 use std::time::{Duration, Instant};
 

@@ -17,7 +17,7 @@ use crate::queue::audit::{self, Verdict};
 use crate::report::RunReport;
 use crate::report::annotate;
 
-pub async fn merge(
+pub(super) async fn merge(
     global: &GlobalArgs,
     pr: u64,
     required_flag: &[String],

@@ -6,7 +6,11 @@ use super::{Format, GlobalArgs, load_config, print_json};
 use crate::error::{ExitCode, Result};
 use crate::report::RunReport;
 
-pub fn show(global: &GlobalArgs, format: Format, report: &mut RunReport) -> Result<ExitCode> {
+pub(super) fn show(
+    global: &GlobalArgs,
+    format: Format,
+    report: &mut RunReport,
+) -> Result<ExitCode> {
     let cfg = load_config(global)?;
     report.forge = Some(cfg.forge_kind().to_string());
     report.repo = cfg.str("forge.repo").map(str::to_string);

@@ -14,7 +14,7 @@ use crate::report::RunReport;
 
 /// A permission the token evidently lacks.
 #[derive(Debug, Serialize)]
-pub struct MissingPermission {
+pub(super) struct MissingPermission {
     pub permission: String,
     pub needed_for: String,
     /// Whether mergeward's main job cannot work without it.
@@ -23,7 +23,7 @@ pub struct MissingPermission {
 
 /// One of the queue's labels.
 #[derive(Debug, Serialize)]
-pub struct LabelCheck {
+pub(super) struct LabelCheck {
     pub name: String,
     /// `hold` or `queue`.
     pub role: &'static str,
@@ -37,13 +37,13 @@ pub struct LabelCheck {
 
 /// Who posted what matches one required context on the branch head.
 #[derive(Debug, Serialize)]
-pub struct ContextPosters {
+pub(super) struct ContextPosters {
     pub required: String,
     pub posted: Vec<Poster>,
 }
 
 #[derive(Debug, Serialize)]
-pub struct Poster {
+pub(super) struct Poster {
     pub context: String,
     pub state: String,
     /// Login of the poster (commit statuses); `None` for check runs or when not reported.
@@ -107,7 +107,7 @@ fn ctx(cfg: &Config, what: &str, err: ForgeError) -> Error {
     }
 }
 
-pub async fn check(
+pub(super) async fn check(
     global: &GlobalArgs,
     format: Format,
     fix: bool,

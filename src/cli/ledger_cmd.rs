@@ -14,7 +14,7 @@ fn backend_name(l: &Ledger) -> &'static str {
     }
 }
 
-pub async fn run(
+pub(super) async fn run(
     global: &GlobalArgs,
     cmd: &LedgerCommand,
     format: Format,

@@ -17,7 +17,7 @@ use crate::report::{Progress, RunReport};
 
 /// The command's own flags.
 #[derive(Debug, Clone, Default)]
-pub struct ReapArgs {
+pub(super) struct ReapArgs {
     pub dry_run: bool,
     pub limit: Option<u64>,
     pub workflows_dir: Option<PathBuf>,
@@ -25,7 +25,7 @@ pub struct ReapArgs {
 
 /// A lock of its own per repository and branch, so that a reap and a queue tick never make
 /// each other exit "lock held"; two reaps of one branch do.
-pub fn lock_name(branch: &str) -> String {
+pub(super) fn lock_name(branch: &str) -> String {
     format!("reap:{branch}")
 }
 
@@ -68,7 +68,7 @@ fn connect(cfg: &Config, run: &mut RunReport) -> Result<AnyForge> {
     )?)
 }
 
-pub async fn run(
+pub(super) async fn run(
     global: &GlobalArgs,
     args: &ReapArgs,
     format: Format,
@@ -154,7 +154,7 @@ async fn locked_reap(
 
 /// The summary as JSON: the original's counters at the top level (plus `branch`,
 /// `dry_run`, `limit`), then what mergeward adds.
-pub fn report_json(r: &ReapReport, s: &ReapSettings) -> Value {
+pub(super) fn report_json(r: &ReapReport, s: &ReapSettings) -> Value {
     let mut v = serde_json::to_value(&r.counters).unwrap_or_else(|_| json!({}));
     if let Value::Object(o) = &mut v {
         o.insert("branch".into(), json!(s.branch));
@@ -172,7 +172,7 @@ pub fn report_json(r: &ReapReport, s: &ReapSettings) -> Value {
 }
 
 /// The human summary.
-pub fn report_text(r: &ReapReport, s: &ReapSettings) -> String {
+pub(super) fn report_text(r: &ReapReport, s: &ReapSettings) -> String {
     let c = &r.counters;
     let mut out = String::new();
     let mode = if s.dry_run { " (dry run)" } else { "" };

@@ -91,7 +91,7 @@ fn play(sim: &Sim, required: &[String]) -> bool {
     })
 }
 
-pub async fn run(
+pub(super) async fn run(
     global: &GlobalArgs,
     scenario_path: Option<&Path>,
     max_ticks: u32,

@@ -9,7 +9,11 @@ use super::{Format, print_json};
 use crate::error::{Error, ExitCode, Result};
 use crate::sim::{Dialect, Scenario, Sim};
 
-pub async fn serve(scenario_path: Option<&Path>, port: u16, format: Format) -> Result<ExitCode> {
+pub(super) async fn serve(
+    scenario_path: Option<&Path>,
+    port: u16,
+    format: Format,
+) -> Result<ExitCode> {
     let scenario = match scenario_path {
         Some(p) => Scenario::from_file(p),
         None => Scenario::from_json(super::sandbox_cmd::SHIPPED),

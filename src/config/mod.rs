@@ -310,14 +310,18 @@ pub(crate) mod test_support {
     use super::{Config, FlagValues};
     use crate::error::Result;
 
-    pub fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pub(crate) fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         pairs
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
     }
 
-    pub fn resolve(flags: FlagValues, e: &[(&str, &str)], file: Option<&str>) -> Result<Config> {
+    pub(crate) fn resolve(
+        flags: FlagValues,
+        e: &[(&str, &str)],
+        file: Option<&str>,
+    ) -> Result<Config> {
         let dir = tempfile::tempdir().expect("tempdir");
         if let Some(text) = file {
             std::fs::write(dir.path().join(".mergeward.toml"), text).expect("write");

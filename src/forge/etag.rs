@@ -49,7 +49,7 @@ const MAX_FILE_BYTES: u64 = 256 * 1024 * 1024;
 
 impl EtagCache {
     /// Loads `path`; a missing, oversized or unreadable file gives an empty cache.
-    pub fn load(path: &Path) -> EtagCache {
+    pub(super) fn load(path: &Path) -> EtagCache {
         let entries = match std::fs::metadata(path) {
             Ok(m) if m.len() <= MAX_FILE_BYTES => std::fs::read(path)
                 .ok()
@@ -77,7 +77,7 @@ impl EtagCache {
     }
 
     /// The remembered answer for `url`, if any.
-    pub fn get(&self, url: &str) -> Option<Cached> {
+    pub(super) fn get(&self, url: &str) -> Option<Cached> {
         let mut st = self.lock();
         let hit = st.entries.get(url).cloned();
         if hit.is_some() {
@@ -86,7 +86,7 @@ impl EtagCache {
         hit
     }
 
-    pub fn put(&self, url: &str, entry: Cached) {
+    pub(super) fn put(&self, url: &str, entry: Cached) {
         let mut st = self.lock();
         st.used.insert(url.to_string());
         st.entries.insert(url.to_string(), entry);
@@ -94,7 +94,7 @@ impl EtagCache {
     }
 
     /// Writes the entries used since loading (atomically: a temporary file, then a rename).
-    pub fn save(&self) -> Result<(), String> {
+    pub(super) fn save(&self) -> Result<(), String> {
         let file = {
             let st = self.lock();
             if !st.dirty && st.used.len() == st.entries.len() {

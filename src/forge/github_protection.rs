@@ -110,7 +110,7 @@ impl Collected {
 
     /// `required_status_checks` of classic protection or of the branch summary:
     /// `{strict, contexts[], checks[{context, app_id}]}`.
-    pub fn status_checks(&mut self, rsc: &Value, source: &str) -> Result<(), String> {
+    pub(crate) fn status_checks(&mut self, rsc: &Value, source: &str) -> Result<(), String> {
         if let Some(list) = rsc.get("contexts").filter(|v| !v.is_null()) {
             let list = list.as_array().ok_or_else(|| {
                 format!("{source}: required_status_checks.contexts is not a list")
@@ -139,7 +139,7 @@ impl Collected {
     }
 
     /// Classic protection (`GET /branches/{b}/protection`, 200).
-    pub fn classic(&mut self, v: &Value) -> Result<(), String> {
+    pub(crate) fn classic(&mut self, v: &Value) -> Result<(), String> {
         const SRC: &str = "classic protection";
         if !v.is_object() {
             return Err(format!("{SRC} is not a JSON object"));
@@ -232,7 +232,7 @@ impl Collected {
     }
 
     /// The active rules for the branch (`GET /rules/branches/{b}`), every page.
-    pub fn rules(&mut self, rules: &[Value]) -> Result<(), String> {
+    pub(crate) fn rules(&mut self, rules: &[Value]) -> Result<(), String> {
         for rule in rules {
             let kind = rule
                 .get("type")

@@ -10,35 +10,35 @@ use super::http::{HttpClient, display_path};
 use super::types::*;
 
 #[derive(Deserialize)]
-pub struct UserRef {
+pub(super) struct UserRef {
     pub login: String,
 }
 
 #[derive(Deserialize)]
-pub struct ShaRef {
+pub(super) struct ShaRef {
     pub sha: String,
 }
 
 #[derive(Deserialize)]
-pub struct CommitDetail {
+pub(super) struct CommitDetail {
     pub message: Option<String>,
 }
 
 /// Identity of list items, to detect an item repeated across pages.
-pub fn key_id(v: &Value) -> Option<String> {
+pub(super) fn key_id(v: &Value) -> Option<String> {
     v.get("id").map(|id| id.to_string())
 }
 
-pub fn key_number(v: &Value) -> Option<String> {
+pub(super) fn key_number(v: &Value) -> Option<String> {
     v.get("number").map(|n| n.to_string())
 }
 
-pub fn key_sha(v: &Value) -> Option<String> {
+pub(super) fn key_sha(v: &Value) -> Option<String> {
     v.get("sha").and_then(Value::as_str).map(str::to_string)
 }
 
 /// A response that could not be understood: names the request and what was wrong.
-pub fn bad(method: &str, url: &Url, detail: impl Into<String>) -> ForgeError {
+pub(super) fn bad(method: &str, url: &Url, detail: impl Into<String>) -> ForgeError {
     ForgeError::Decode {
         method: method.into(),
         path: display_path(url),
@@ -52,7 +52,7 @@ fn decode_err(url: &Url, detail: String) -> ForgeError {
 
 /// A commit in a list (`/commits`, `/pulls/{n}/commits`), both dialects.
 #[derive(Deserialize)]
-pub struct CommitDto {
+pub(super) struct CommitDto {
     pub sha: String,
     #[serde(default)]
     pub parents: Vec<ShaRef>,
@@ -61,7 +61,7 @@ pub struct CommitDto {
 }
 
 /// Builds a [`Commit`], validating SHAs.
-pub fn commit(
+pub(super) fn commit(
     sha: String,
     parents: Vec<ShaRef>,
     detail: Option<CommitDetail>,
@@ -89,7 +89,7 @@ struct LabelDto {
 }
 
 /// Every repository label (both dialects: `GET …/labels`, paginated).
-pub async fn labels(http: &HttpClient, url: &Url) -> Result<Vec<RepoLabel>, ForgeError> {
+pub(super) async fn labels(http: &HttpClient, url: &Url) -> Result<Vec<RepoLabel>, ForgeError> {
     let rows: Vec<LabelDto> = http.get_all_as(url, None, key_id).await?;
     Ok(rows
         .into_iter()
@@ -150,7 +150,11 @@ struct LabelNameDto {
 }
 
 /// A pull request from either dialect's JSON.
-pub fn pull_from_json(v: &Value, repo: &RepoSlug, url: &Url) -> Result<PullRequest, ForgeError> {
+pub(super) fn pull_from_json(
+    v: &Value,
+    repo: &RepoSlug,
+    url: &Url,
+) -> Result<PullRequest, ForgeError> {
     let dto: PullDto = serde_json::from_value(v.clone())
         .map_err(|e| decode_err(url, format!("pull request: {e}")))?;
     let head_sha = Sha::parse(&dto.head.sha).ok_or_else(|| {
@@ -208,7 +212,7 @@ pub fn pull_from_json(v: &Value, repo: &RepoSlug, url: &Url) -> Result<PullReque
 }
 
 /// Every open pull request listed at `url` (query already set), oldest first.
-pub async fn open_pulls(
+pub(super) async fn open_pulls(
     http: &HttpClient,
     url: &Url,
     repo: &RepoSlug,
@@ -224,7 +228,7 @@ pub async fn open_pulls(
 }
 
 /// One pull request.
-pub async fn pull(
+pub(super) async fn pull(
     http: &HttpClient,
     url: &Url,
     repo: &RepoSlug,

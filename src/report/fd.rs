@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 /// Refuses stdin/stdout/stderr and descriptors that are not open.
 #[cfg(unix)]
 #[allow(unsafe_code)] // the only unsafe code in mergeward; each block has its SAFETY note
-pub fn take_fd(fd: i32, flag: &str) -> Result<File> {
+pub(super) fn take_fd(fd: i32, flag: &str) -> Result<File> {
     use std::os::fd::{BorrowedFd, FromRawFd, OwnedFd};
     if fd <= 2 {
         return Err(Error::usage_hint(

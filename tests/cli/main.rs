@@ -6,7 +6,7 @@
 //! `forge_check`, `init` and `sandbox`; `tick_report` was `tests/e2e_tick_report.rs`; the
 //! others kept their names (`tests/<module>.rs`).
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // a test or bench that panics has failed
+#![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)] // a test or bench that panics has failed; helpers are shared between modules
 
 #[path = "../common/mod.rs"]
 mod common;

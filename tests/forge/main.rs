@@ -5,7 +5,7 @@
 //! Each module was a test binary of its own: `tests/forge_reads.rs`, `tests/forge_writes.rs`,
 //! `tests/contract.rs`, `tests/contract_upstream.rs`.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // a test or bench that panics has failed
+#![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)] // a test or bench that panics has failed; helpers are shared between modules
 
 #[path = "../common/mod.rs"]
 mod common;

@@ -3,7 +3,7 @@
 //! Each module was a test binary of its own, `tests/gate_<module>.rs` (`audit_merge`:
 //! `tests/audit_merge.rs`).
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // a test or bench that panics has failed
+#![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)] // a test or bench that panics has failed; helpers are shared between modules
 
 #[path = "../common/mod.rs"]
 mod common;

@@ -3,7 +3,7 @@
 //! PostgreSQL variants need `MERGEWARD_TEST_PG`: `scripts/pg-test.sh cargo test --test ledger`.
 //! The modules were test binaries of their own: `tests/ledger_suite.rs` and `tests/e2e_ledger.rs`.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // a test or bench that panics has failed
+#![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)] // a test or bench that panics has failed; helpers are shared between modules
 
 #[path = "../e2e_support/mod.rs"]
 mod e2e_support;

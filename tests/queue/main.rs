@@ -4,7 +4,7 @@
 //! read (text snapshots, the queue page).
 //! Each module was a test binary of its own, `tests/queue_<module>.rs`.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // a test or bench that panics has failed
+#![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)] // a test or bench that panics has failed; helpers are shared between modules
 
 #[path = "../common/mod.rs"]
 mod common;

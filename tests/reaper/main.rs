@@ -2,7 +2,7 @@
 //! the shipped reaper fixtures.
 //! Each module was a test binary of its own, `tests/reap_<module>.rs`.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // a test or bench that panics has failed
+#![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)] // a test or bench that panics has failed; helpers are shared between modules
 
 #[path = "../common/mod.rs"]
 mod common;

@@ -2,7 +2,7 @@
 //! scenarios and the route table against the API contract.
 //! Each module was a test binary of its own, `tests/sim_<module>.rs`.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // a test or bench that panics has failed
+#![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)] // a test or bench that panics has failed; helpers are shared between modules
 
 #[path = "../common/mod.rs"]
 mod common;

@@ -2,7 +2,7 @@
 //! of the parser and every gate rule (`fuzz`).
 //! Each module was a test binary of its own, `tests/workflow_<module>.rs`.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // a test or bench that panics has failed
+#![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)] // a test or bench that panics has failed; helpers are shared between modules
 
 mod fuzz;
 mod model;

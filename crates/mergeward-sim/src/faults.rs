@@ -187,15 +187,15 @@ pub(crate) struct Fired {
 }
 
 impl FaultSet {
-    pub fn push(&mut self, f: Fault) {
+    pub(crate) fn push(&mut self, f: Fault) {
         self.entries.push((f, 0));
     }
-    pub fn clear(&mut self) {
+    pub(crate) fn clear(&mut self) {
         self.entries.clear();
     }
     /// Count this request against every matching fault and collect what fires.
     /// Delays add up and `MoveHead` faults all apply; the first other firing action wins.
-    pub fn evaluate(
+    pub(crate) fn evaluate(
         &mut self,
         method: &str,
         route: Option<&str>,

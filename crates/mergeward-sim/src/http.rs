@@ -21,27 +21,27 @@ pub(crate) struct Req {
 }
 
 impl Req {
-    pub fn param(&self, name: &str) -> &str {
+    pub(crate) fn param(&self, name: &str) -> &str {
         self.params
             .iter()
             .find(|(k, _)| *k == name)
             .map(|(_, v)| v.as_str())
             .unwrap_or("")
     }
-    pub fn q(&self, name: &str) -> Option<&str> {
+    pub(crate) fn q(&self, name: &str) -> Option<&str> {
         self.query
             .iter()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
     }
-    pub fn q_all(&self, name: &str) -> Vec<&str> {
+    pub(crate) fn q_all(&self, name: &str) -> Vec<&str> {
         self.query
             .iter()
             .filter(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
             .collect()
     }
-    pub fn login(&self) -> String {
+    pub(crate) fn login(&self) -> String {
         self.user
             .as_ref()
             .map(|u| u.login.clone())
@@ -60,7 +60,7 @@ pub(crate) struct Resp {
 }
 
 impl Resp {
-    pub fn json(status: u16, v: Value) -> Resp {
+    pub(crate) fn json(status: u16, v: Value) -> Resp {
         Resp {
             status,
             headers: Vec::new(),
@@ -68,7 +68,7 @@ impl Resp {
             raw: None,
         }
     }
-    pub fn empty(status: u16) -> Resp {
+    pub(crate) fn empty(status: u16) -> Resp {
         Resp {
             status,
             headers: Vec::new(),
@@ -76,15 +76,15 @@ impl Resp {
             raw: None,
         }
     }
-    pub fn header(mut self, k: &str, v: impl ToString) -> Resp {
+    pub(crate) fn header(mut self, k: &str, v: impl ToString) -> Resp {
         self.set_header(k, v);
         self
     }
-    pub fn set_header(&mut self, k: &str, v: impl ToString) {
+    pub(crate) fn set_header(&mut self, k: &str, v: impl ToString) {
         self.headers.retain(|(hk, _)| !hk.eq_ignore_ascii_case(k));
         self.headers.push((k.to_string(), v.to_string()));
     }
-    pub fn get_header(&self, k: &str) -> Option<&str> {
+    pub(crate) fn get_header(&self, k: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(hk, _)| hk.eq_ignore_ascii_case(k))
@@ -245,7 +245,7 @@ pub(crate) struct Page {
 
 impl Page {
     /// Gitea: `page` 1-based, `limit` <= 0 → default, > max → max.
-    pub fn gitea(r: &Req, st: &SimState) -> Page {
+    pub(crate) fn gitea(r: &Req, st: &SimState) -> Page {
         let page = r
             .q("page")
             .and_then(|p| p.trim().parse::<i64>().ok())
@@ -257,7 +257,7 @@ impl Page {
         Page::clamp(page, limit, st)
     }
     /// GitHub: `per_page` (default 30, max 100) + `page`.
-    pub fn github(r: &Req, st: &SimState) -> Page {
+    pub(crate) fn github(r: &Req, st: &SimState) -> Page {
         let page = r
             .q("page")
             .and_then(|p| p.trim().parse::<i64>().ok())
@@ -268,7 +268,7 @@ impl Page {
             .unwrap_or(0);
         Page::clamp(page, limit, st)
     }
-    pub fn for_dialect(r: &Req, st: &SimState) -> Page {
+    pub(crate) fn for_dialect(r: &Req, st: &SimState) -> Page {
         match st.dialect {
             Dialect::Gitea => Page::gitea(r, st),
             Dialect::GitHub => Page::github(r, st),
@@ -283,11 +283,11 @@ impl Page {
         };
         Page { page, limit }
     }
-    pub fn pages(&self, total: usize) -> usize {
+    pub(crate) fn pages(&self, total: usize) -> usize {
         total.div_ceil(self.limit.max(1))
     }
     /// The items of this page (with the ShiftPage fault: one item earlier).
-    pub fn slice<T: Clone>(&self, items: &[T], shift: bool) -> Vec<T> {
+    pub(crate) fn slice<T: Clone>(&self, items: &[T], shift: bool) -> Vec<T> {
         let mut start = (self.page - 1).saturating_mul(self.limit);
         if shift && start > 0 {
             start -= 1;

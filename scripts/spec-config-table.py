@@ -3,7 +3,7 @@
 
 Run from the repository root after adding or changing a configuration key:
     python3 scripts/spec-config-table.py
-tests/spec_sync.rs fails when a key or environment name is missing from SPEC.md.
+tests/cli/spec_sync.rs fails when a key or environment name is missing from SPEC.md.
 """
 import re
 import sys

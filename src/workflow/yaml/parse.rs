@@ -355,7 +355,7 @@ fn depth(n: &Node) -> usize {
     }
 }
 
-/// Parses one YAML document within `limits`. Never panics (fuzzed: `tests/workflow_fuzz.rs`).
+/// Parses one YAML document within `limits`. Never panics (fuzzed: `tests/workflow/fuzz.rs`).
 pub fn parse(text: &str, limits: Limits) -> Result<Document, YamlError> {
     if text.len() > limits.max_bytes {
         return Err(limit(

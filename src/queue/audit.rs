@@ -93,6 +93,13 @@ pub fn required(
         _ => given.to_vec(),
     };
     let names: Vec<String> = names.into_iter().filter(|c| c != QUEUE_CONTEXT).collect();
+    if names.is_empty() {
+        // Nothing to check would make every merge "clean": never conclude that.
+        return Err(Err(Error::usage_hint(
+            format!("no required contexts to audit #{} against", pull.number.0),
+            "pass the required contexts with --required-contexts, or list them in branch protection",
+        )));
+    }
     match kind {
         ForgeKind::GitHub => Ok(RequiredContexts::Exact(names)),
         _ => RequiredContexts::globs(&names)
@@ -126,9 +133,8 @@ pub fn verdict(o: &Observed, given: &[String]) -> Result<Verdict> {
     };
     match &o.statuses {
         Some(st) => Ok(judge(&required, st)),
-        None => Err(Error::usage_hint(
-            "the merged head's statuses were not read",
-            "this is a defect in mergeward; please report it",
+        None => Err(Error::Internal(
+            "audit: the merged head's statuses were not read".into(),
         )),
     }
 }
@@ -199,5 +205,47 @@ pub fn finding(v: &Verdict, pull: &PullRequest) -> Finding {
         text,
         checks,
         failed,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::forge::{PrNumber, PrState, PullRequest, Sha};
+
+    fn merged() -> PullRequest {
+        PullRequest {
+            number: PrNumber(3),
+            title: "t".into(),
+            state: PrState::Closed,
+            draft: false,
+            merged: true,
+            merged_by: None,
+            merge_commit_sha: None,
+            head_sha: Sha::parse(&"a".repeat(40)).unwrap(),
+            head_ref: "topic".into(),
+            head_repo: None,
+            base_ref: "main".into(),
+            is_fork: false,
+            mergeable: None,
+            mergeable_state: None,
+            merge_base: None,
+            labels: vec![],
+            author: None,
+            created_at: String::new(),
+            updated_at: None,
+            url: None,
+        }
+    }
+
+    #[test]
+    fn nothing_to_check_is_never_clean() {
+        let pr = merged();
+        for given in [vec![], vec![QUEUE_CONTEXT.to_string()]] {
+            assert!(
+                matches!(required(ForgeKind::Gitea, &pr, None, &given), Err(Err(_))),
+                "{given:?}"
+            );
+        }
     }
 }

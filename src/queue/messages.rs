@@ -1,6 +1,6 @@
 //! Everything the queue says to people, as pure functions: PR comments, the
 //! `mergeward/queue` status line, merge commit messages and the notes of a tick report.
-//! Snapshot tests (`tests/…/queue_plan`) pin the wording.
+//! Snapshot tests (`tests/queue/plan.rs`) pin the wording.
 
 use super::policy::{Decision, QueuePolicy, Reason};
 use crate::forge::Sha;

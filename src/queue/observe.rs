@@ -50,6 +50,7 @@ impl<F: Forge> Tick<'_, F> {
         &self,
         policy: QueuePolicy,
         protection_head: Option<Sha>,
+        spinner: crate::report::ClearOnDrop,
     ) -> Result<Snapshot> {
         let f = self.forge;
         let s = self.settings;
@@ -71,6 +72,7 @@ impl<F: Forge> Tick<'_, F> {
             return Ok(snap);
         }
         snap.open = f.open_pulls().await?;
+        drop(spinner);
         let candidates: Vec<PullRequest> = snap
             .open
             .iter()
@@ -111,6 +113,7 @@ impl<F: Forge> Tick<'_, F> {
                 snap.held.insert(pr.number.0, why);
             }
         }
+        snap.now = chrono::Utc::now();
         Ok(snap)
     }
 

@@ -1,7 +1,7 @@
 //! The pure planning layer of a tick (SPEC §8): from a [`Snapshot`] to a [`TickPlan`] —
 //! every decision, the ordered steps with their wording, the in-flight and stale-pending
 //! rules — and what each answer of the forge means for the next step ([`after_merge`],
-//! [`after_merge_refusal`], [`pre_merge_base`], …). No I/O, no clock: `tests/…/queue_plan`
+//! [`after_merge_refusal`], [`pre_merge_base`], …). No I/O, no clock: `tests/queue/plan.rs`
 //! drives it with table-driven snapshots.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -98,7 +98,7 @@ pub fn plan(snap: &Snapshot, s: &QueueSettings, status_only: bool) -> TickPlan {
         p.approvals.insert(c.pr.number.0, approvers.len());
     }
     // A token the forge rejected while reading: every further call would fail the same way.
-    p.halted = snap.unreadable.iter().any(|u| u.exit == ExitCode::Auth);
+    p.halted = snap.token_rejected || snap.unreadable.iter().any(|u| u.exit == ExitCode::Auth);
     p.act = !status_only && !p.halted;
     if !p.act {
         return p;
@@ -445,7 +445,8 @@ pub enum Next {
     Hold { code: &'static str, why: String },
     /// Not now: something moved.
     Defer { note: String },
-    /// Could not decide (exit 5): never merge, never hold.
+    /// Could not decide (the tick exits non-zero with the error's own class, 5 for most):
+    /// never merge, never hold.
     Unknown { note: Option<String> },
 }
 
@@ -467,6 +468,11 @@ pub fn after_merge_refusal(pr: u64, r: &MergeRefusal, err: &str, facts: Facts) -
             return Next::CheckMerged {
                 note: format!("merging #{pr} failed: {err}"),
             };
+        }
+        // The token check always ends the tick for these; should it not, never hold a PR on
+        // a 401/403: that is the bot's access, not the PR.
+        MergeRefusal::Unauthorized { .. } if facts.token_cleared => {
+            return Next::Unknown { note: None };
         }
         MergeRefusal::Unauthorized { http } => (*http, err, true),
         MergeRefusal::NotAllowed { http, detail } => (*http, detail.as_str(), true),

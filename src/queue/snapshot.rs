@@ -24,7 +24,10 @@ pub struct Snapshot {
     pub held: BTreeMap<u64, String>,
     /// Things observed that the report should say (e.g. a PR closed while being read).
     pub notes: Vec<String>,
-    /// The wall clock, read once per tick (the stale-pending rule uses it).
+    /// The token was rejected while resolving an earlier run's effects (recovery): act on
+    /// nothing, as when a candidate's reads were rejected.
+    pub token_rejected: bool,
+    /// The wall clock, read once per tick, after the reads (the stale-pending rule uses it).
     pub now: chrono::DateTime<chrono::Utc>,
 }
 
@@ -40,6 +43,7 @@ impl Snapshot {
             unreadable: Vec::new(),
             held: BTreeMap::new(),
             notes: Vec::new(),
+            token_rejected: false,
             now,
         }
     }

@@ -2,8 +2,9 @@
 //!
 //! `observe` (async, `observe.rs`) reads protection, the base and the queue into a
 //! [`Snapshot`]; `plan` (pure, `plan.rs`) turns it into decisions and ordered steps with
-//! their wording; the executor (`execute.rs`, `act.rs`) runs the steps through the ledger,
-//! asking the pure layer what each refusal means; the [`TickReport`] says what happened.
+//! their wording; `Tick::execute` (here) runs the steps in order — the effects through the
+//! ledger in `execute.rs`, merge/update/hold in `act.rs` — asking the pure layer what each
+//! refusal means; the [`TickReport`] says what happened.
 //! Effects carry idempotency keys so a crashed or repeated tick never sends one twice.
 
 use super::github_rules;
@@ -13,7 +14,7 @@ use super::protection::build_policy;
 use super::report::PrSummary;
 use super::snapshot::Snapshot;
 use crate::error::Result;
-use crate::forge::{ContextState, Forge};
+use crate::forge::Forge;
 use crate::ledger::Ledger;
 use crate::report::{Progress, annotate};
 
@@ -71,8 +72,13 @@ impl<F: Forge> Tick<'_, F> {
             report.notes.extend(g.notes.iter().cloned());
         }
         self.recover(&mut report).await?;
-        let snap = self.observe(policy, protection.head.clone()).await?;
-        drop(spin);
+        let mut snap = self.observe(policy, protection.head.clone(), spin).await?;
+        // A token rejected while resolving an earlier run's effects stops the tick as a
+        // rejected candidate read does.
+        snap.token_rejected = report
+            .unevaluated
+            .iter()
+            .any(|u| u.exit == crate::exit::ExitCode::Auth);
         report.base_head = Some(snap.base.head.clone());
         let tick_plan = plan::plan(&snap, s, self.status_only);
         self.execute(&mut report, &snap, tick_plan).await?;
@@ -143,19 +149,19 @@ impl<F: Forge> Tick<'_, F> {
             )
             .await?;
         }
-        for (level, text) in &tick_plan.annotations {
+        // Each decision's annotation, then its queue status (if any), in queue order.
+        for (i, (level, text)) in tick_plan.annotations.iter().enumerate() {
             annotate(level, text);
-        }
-        for step in &tick_plan.statuses {
-            let d = &tick_plan.decisions[step.index];
-            self.queue_status(
-                report,
-                d,
-                ContextState::Pending,
-                step.description.clone(),
-                Some(&candidates[step.index]),
-            )
-            .await?;
+            for step in tick_plan.statuses.iter().filter(|s| s.index == i) {
+                self.queue_status(
+                    report,
+                    &tick_plan.decisions[i],
+                    step.state.clone(),
+                    step.description.clone(),
+                    Some(&candidates[i]),
+                )
+                .await?;
+            }
         }
         // Act: merge the first ready PR; otherwise update the oldest behind PR.
         let mut held_any = false;

@@ -392,6 +392,12 @@ fn queue_status_and_auth_failures_act_on_nothing() {
     assert!(p.halted && !p.act);
     assert!(p.merges.is_empty());
 
+    // A token rejected while resolving an earlier run's effects halts the tick too.
+    let mut snap = snapshot(&[(1, Shape::Ready)]);
+    snap.token_rejected = true;
+    let p = plan::plan(&snap, &settings(), false);
+    assert!(p.halted && !p.act && p.merges.is_empty());
+
     // Another unreadable PR does not stop the rest.
     let mut snap = snapshot(&[(1, Shape::Ready)]);
     snap.unreadable.push(Unevaluated {
@@ -513,6 +519,12 @@ fn what_a_refused_merge_means() {
             MergeRefusal::Unauthorized { http: 403 },
             fresh,
             "check-token",
+        ),
+        (
+            "401/403 is never held, even past the token check",
+            MergeRefusal::Unauthorized { http: 401 },
+            still(None),
+            "unknown",
         ),
         (
             "405: is it our token?",

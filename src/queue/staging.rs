@@ -137,7 +137,12 @@ pub async fn build_async(settings: GitSettings, req: StagingRequest) -> Result<S
 /// The request's own consistency, before anything runs.
 fn check_request(req: &StagingRequest) -> Result<()> {
     let remote = git::redact_url_credentials(&req.remote);
-    if remote != req.remote {
+    let http = ["http://", "https://"].iter().any(|p| {
+        req.remote
+            .get(..p.len())
+            .is_some_and(|s| s.eq_ignore_ascii_case(p))
+    });
+    if http && remote != req.remote {
         return Err(Error::usage_hint(
             format!("the staging remote {remote} carries credentials in its URL"),
             "give the URL without user or password; the token is sent as a header",

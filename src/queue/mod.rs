@@ -6,7 +6,9 @@
 //! - `plan` — the tick-level rules (pure): decisions, ordered steps, what a refusal means;
 //! - `messages` — every word the queue says to people (pure);
 //! - `execute`, `act` — the steps through the ledger, with typed outcomes;
-//! - `report` — what the tick did; `tick` — the entry point that runs the four in order.
+//! - `report` — what the tick did; `tick` — the entry point that runs the four in order;
+//! - `batch` — batch mode's pure planning layer; `staging` — its staging commit, built with
+//!   git on a temporary clone (batch mode is not selectable yet).
 pub mod act;
 pub mod audit;
 pub mod batch;
@@ -21,6 +23,7 @@ pub mod report;
 pub mod reviews;
 pub mod settings;
 pub mod snapshot;
+pub mod staging;
 pub mod tick;
 
 /// The queue's own status context. Never counted among the required contexts.

@@ -1,7 +1,8 @@
 //! The merge queue: policy, the pure plan and batch layers, ticks against the simulated
 //! forge (stories, failures, safety, pagination, GitHub protection, fail-closed holes, the
 //! merge invariant as a property), the `queue` commands through the binary, and what people
-//! read (text snapshots, the queue page).
+//! read (text snapshots, the queue page); the batch staging builder against real git
+//! repositories.
 //! Each module was a test binary of its own, `tests/queue_<module>.rs`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)] // a test or bench that panics has failed; helpers are shared between modules
@@ -20,5 +21,6 @@ mod plan;
 mod policy;
 mod property;
 mod safety;
+mod staging;
 mod stories;
 mod text;

@@ -13,6 +13,9 @@
 //! kept from git is redacted of it and of URL credentials.
 
 pub mod git;
+pub mod land;
+
+pub use land::{LandRequest, Landed, land};
 
 use std::path::Path;
 

@@ -15,7 +15,8 @@ use mergeward::forge::{Secret, Sha};
 use mergeward::queue::batch::{Member, parse_staging_message};
 use mergeward::queue::staging::git::{Git, GitAuth, GitSettings, Identity};
 use mergeward::queue::staging::{
-    LeftOutReason, PR_HEAD_REF, Staged, StagingRequest, build, build_async,
+    LandRequest, Landed, LeftOutReason, PR_HEAD_REF, Staged, StagingRequest, build, build_async,
+    land,
 };
 
 const TOKEN: &str = "tok-s3cr3t-0123456789";
@@ -719,4 +720,112 @@ async fn build_async_runs_on_the_blocking_pool() {
         .await
         .unwrap();
     assert!(matches!(got, Staged::Built { ref included, .. } if included == &vec![m]));
+}
+
+fn land_request(w: &World, base: &Sha, staging: &Sha) -> LandRequest {
+    LandRequest {
+        remote: w.remote(),
+        token: Some(Secret::new(TOKEN)),
+        base_branch: "main".into(),
+        batch_base: base.clone(),
+        staging_branch: "mergeward/staging/main".into(),
+        staging: staging.clone(),
+        batch_id: "b-42".into(),
+    }
+}
+
+fn built(w: &World, base: &Sha, members: &[Member]) -> Sha {
+    match build(&settings(), &w.request(base, members)).unwrap() {
+        Staged::Built { staging, .. } => staging,
+        other => panic!("expected a staging commit: {other:?}"),
+    }
+}
+
+#[test]
+fn landing_fast_forwards_the_base_to_exactly_the_tested_commit() {
+    if !have_git() {
+        return;
+    }
+    let w = World::new();
+    let base = w.base();
+    let members = vec![
+        w.pr(1, &base, &[("a.txt", "a\n")]),
+        w.pr(2, &base, &[("b.txt", "b\n")]),
+    ];
+    let staging = built(&w, &base, &members);
+    assert_eq!(
+        land(&settings(), &land_request(&w, &base, &staging)).unwrap(),
+        Landed::Landed
+    );
+    // The base is the tested commit itself: same SHA, so same tree, same history.
+    assert_eq!(w.base(), staging);
+    // Landing again is refused as "base moved" (it is the staging commit now): never twice.
+    assert_eq!(
+        land(&settings(), &land_request(&w, &base, &staging)).unwrap(),
+        Landed::BaseMoved {
+            now: Some(staging.clone())
+        }
+    );
+}
+
+#[test]
+fn a_base_that_moved_or_a_rebuilt_staging_branch_is_not_landed() {
+    if !have_git() {
+        return;
+    }
+    let w = World::new();
+    let base = w.base();
+    let members = vec![w.pr(1, &base, &[("a.txt", "a\n")])];
+    let staging = built(&w, &base, &members);
+    // Someone pushed to the base while the batch was tested.
+    let moved = w.push_base(&[("other.txt", "x\n")]);
+    assert_eq!(
+        land(&settings(), &land_request(&w, &base, &staging)).unwrap(),
+        Landed::BaseMoved {
+            now: Some(moved.clone())
+        }
+    );
+    assert_eq!(w.base(), moved, "nothing pushed");
+    // The staging branch was rebuilt since the tested commit: what was tested is gone.
+    let w = World::new();
+    let base = w.base();
+    let m1 = w.pr(1, &base, &[("a.txt", "a\n")]);
+    let m2 = w.pr(2, &base, &[("b.txt", "b\n")]);
+    let tested = built(&w, &base, std::slice::from_ref(&m1));
+    let rebuilt = built(&w, &base, &[m1, m2]);
+    assert_eq!(
+        land(&settings(), &land_request(&w, &base, &tested)).unwrap(),
+        Landed::StagingMoved { now: Some(rebuilt) }
+    );
+    assert_eq!(w.base(), base, "nothing pushed");
+}
+
+#[test]
+fn a_refused_push_is_an_error_that_names_the_protection_and_hides_the_token() {
+    if !have_git() {
+        return;
+    }
+    let w = World::new();
+    let base = w.base();
+    let members = vec![w.pr(1, &base, &[("a.txt", "a\n")])];
+    let staging = built(&w, &base, &members);
+    // A protected base: the remote's update hook refuses every update of main.
+    let hooks = w.dir.path().join("remote.git/hooks");
+    std::fs::create_dir_all(&hooks).unwrap();
+    let hook = hooks.join("update");
+    std::fs::write(
+        &hook,
+        "#!/bin/sh\n[ \"$1\" = refs/heads/main ] && { echo 'protected branch' >&2; exit 1; }\nexit 0\n",
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let e = land(&settings(), &land_request(&w, &base, &staging)).unwrap_err();
+    let text = format!("{e} {e:?}");
+    assert!(text.contains("push to the protected branch main"), "{text}");
+    assert!(!text.contains(TOKEN), "{text}");
+    assert_eq!(w.base(), base, "nothing landed");
 }

@@ -341,6 +341,26 @@ fn missing_permissions(
             });
         }
     }
+    if protection.bot_can_merge == Some(false) {
+        out.push(MissingPermission {
+            permission: format!(
+                "merging into {} (the forge reports user_can_merge=false: the protection's merge whitelist leaves the bot out, or it lacks write access)",
+                protection.branch
+            ),
+            needed_for: "every queue merge; add the bot's account (or a team it is in) to the merge whitelist".into(),
+            blocking: true,
+        });
+    }
+    if protection.bot_can_push == Some(false) {
+        out.push(MissingPermission {
+            permission: format!(
+                "pushing to {} (the forge reports user_can_push=false)",
+                protection.branch
+            ),
+            needed_for: "nothing the serial queue does; batch mode (not yet selectable) will land by pushing the tested commit to the branch".into(),
+            blocking: false,
+        });
+    }
     for gap in &protection.gaps {
         if repo.and_then(|r| r.permissions).is_some_and(|p| !p.admin) {
             continue; // already reported above

@@ -65,6 +65,8 @@ struct BranchDto {
     required_approvals: Option<i64>,
     #[serde(default)]
     effective_branch_protection_name: String,
+    user_can_merge: Option<bool>,
+    user_can_push: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -243,6 +245,8 @@ impl Forge for GiteaForge {
             gaps: Vec::new(),
             head: None,
             github: None,
+            bot_can_merge: b.user_can_merge,
+            bot_can_push: b.user_can_push,
         };
         if b.enable_status_check && b.status_check_contexts.is_none() {
             return Err(bad(

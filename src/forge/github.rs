@@ -282,6 +282,8 @@ impl Forge for GitHubForge {
             gaps,
             head: Some(head),
             github: Some(col.rules),
+            bot_can_merge: None,
+            bot_can_push: None,
         })
     }
 

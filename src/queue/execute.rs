@@ -422,6 +422,32 @@ impl<F: Forge> Tick<'_, F> {
     /// or 422); a 405 is when the repository's `permissions` say the token cannot push.
     /// Returns the error that ends the tick (exit 3, or 5 when the permissions cannot be
     /// read), or `None` when the refusal is about the PR.
+    /// The bot's permission error when the forge says it may not merge into the base
+    /// (`user_can_merge=false`), with the repository's permissions when readable.
+    pub(super) async fn merge_forbidden(&self, pr: u64) -> Error {
+        let branch = &self.settings.branch;
+        let seen = match self.forge.repository().await {
+            Ok(Some(r)) => r
+                .permissions
+                .map(|p| {
+                    format!(
+                        "; the repository reports admin={}, push={}, pull={} for it",
+                        p.admin, p.push, p.pull
+                    )
+                })
+                .unwrap_or_default(),
+            _ => String::new(),
+        };
+        Error::Permission {
+            message: format!(
+                "mergeward's token may not merge #{pr} into {branch}: the forge reports user_can_merge=false for it (the protection's merge whitelist leaves its account out, or it lacks write access{seen}); no PR was held or told, this is the bot's configuration"
+            ),
+            hint: Some(format!(
+                "give the bot's account write access, and add it (or a team it is in) to the merge whitelist of {branch}'s protection if one is enabled; `mergeward forge check` shows what it may do"
+            )),
+        }
+    }
+
     pub(super) async fn token_problem(&self, e: &ForgeError, what: &str) -> Option<Error> {
         let suspect = e.permission_suspect()?;
         let status = suspect.http();

@@ -62,6 +62,10 @@ pub struct TickPlan {
     pub statuses: Vec<StatusStep>,
     /// Merge attempts, in order (indices into `decisions`).
     pub merges: Vec<usize>,
+    /// A PR is ready but the forge says the bot may not merge into the base (a merge
+    /// whitelist without it): the tick ends with the bot's permission error (exit 3)
+    /// before any merge, and no PR is held or told.
+    pub merge_forbidden: bool,
     /// Notes the stale-pending rule adds.
     pub notes: Vec<String>,
     /// The candidate whose CI is in flight on the current base: no other PR is updated.
@@ -119,6 +123,7 @@ pub fn plan(snap: &Snapshot, s: &QueueSettings, status_only: bool) -> TickPlan {
         .filter(|(_, d)| matches!(d.action, Action::Merge { .. }))
         .map(|(i, _)| i)
         .collect();
+    p.merge_forbidden = !p.merges.is_empty() && snap.bot_can_merge == Some(false);
     let total = p.decisions.len();
     for (i, d) in p.decisions.iter().enumerate() {
         p.annotations

@@ -27,6 +27,10 @@ pub struct Snapshot {
     /// The token was rejected while resolving an earlier run's effects (recovery): act on
     /// nothing, as when a candidate's reads were rejected.
     pub token_rejected: bool,
+    /// Whether the token's account may merge into the base, as the forge says (Gitea and
+    /// Forgejo: `user_can_merge`, false when a merge whitelist leaves the bot out); `None`
+    /// when the forge does not say.
+    pub bot_can_merge: Option<bool>,
     /// The wall clock, read once per tick, after the reads (the stale-pending rule uses it).
     pub now: chrono::DateTime<chrono::Utc>,
 }
@@ -44,6 +48,7 @@ impl Snapshot {
             held: BTreeMap::new(),
             notes: Vec::new(),
             token_rejected: false,
+            bot_can_merge: None,
             now,
         }
     }

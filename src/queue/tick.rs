@@ -75,6 +75,7 @@ impl<F: Forge> Tick<'_, F> {
         let mut snap = self.observe(policy, protection.head.clone(), spin).await?;
         // A token rejected while resolving an earlier run's effects stops the tick as a
         // rejected candidate read does.
+        snap.bot_can_merge = protection.bot_can_merge;
         snap.token_rejected = report
             .unevaluated
             .iter()
@@ -162,6 +163,13 @@ impl<F: Forge> Tick<'_, F> {
                 )
                 .await?;
             }
+        }
+        if tick_plan.merge_forbidden {
+            let first = tick_plan
+                .merges
+                .first()
+                .map(|&i| tick_plan.decisions[i].pr.0);
+            return Err(self.merge_forbidden(first.unwrap_or_default()).await);
         }
         // Act: merge the first ready PR; otherwise update the oldest behind PR.
         let mut held_any = false;

@@ -420,6 +420,41 @@ async fn a_403_merge_refusal_is_the_bots_problem_not_the_authors() {
     }
 }
 
+/// `main` protected as in every story, with a Gitea merge whitelist of `who`.
+fn whitelisted(kind: ForgeKind, who: &[&str]) -> mergeward::sim::Scenario {
+    queue_scenario_unprotected(kind).protect(ProtectionSpec {
+        merge_whitelist: Some(who.iter().map(|w| w.to_string()).collect()),
+        ..ProtectionSpec::new("main").contexts(&[CI]).approvals(2)
+    })
+}
+
+#[tokio::test]
+async fn a_merge_whitelist_without_the_bot_is_the_bots_problem_not_a_hold_per_pr() {
+    // Gitea answers every merge with 405 then, PR after PR: the branch's user_can_merge
+    // says so before any merge is tried.
+    for kind in [ForgeKind::Gitea, ForgeKind::Forgejo] {
+        let w = World::start(
+            kind,
+            ready(ready(whitelisted(kind, &["release-manager"]), 1), 2),
+        )
+        .await;
+        let err = w.try_tick(false).await.expect_err("exit 3");
+        assert_eq!(err.exit_code(), ExitCode::Auth, "{kind}: {err}");
+        assert!(
+            err.to_string().contains("may not merge #1 into main"),
+            "{kind}: {err}"
+        );
+        assert!(err.to_string().contains("merge whitelist"), "{kind}: {err}");
+        w.assert_mutations("no merge, no hold, no comment", &[]);
+        w.shutdown().await;
+        // The legitimate counterpart: the bot on the whitelist (any case) merges.
+        let w = World::start(kind, ready(whitelisted(kind, &["Bot"]), 1)).await;
+        let r = w.tick().await;
+        assert_eq!(r.outcome, TickOutcome::Merged { pr: 1 }, "{kind}");
+        w.shutdown().await;
+    }
+}
+
 #[tokio::test]
 async fn a_missing_hold_label_ends_the_tick_instead_of_asking_the_author() {
     // GitHub creates a label on first use; Gitea refuses unknown label names.

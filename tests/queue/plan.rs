@@ -398,6 +398,16 @@ fn queue_status_and_auth_failures_act_on_nothing() {
     let p = plan::plan(&snap, &settings(), false);
     assert!(p.halted && !p.act && p.merges.is_empty());
 
+    // The forge says the bot may not merge into the base: only a tick with a ready PR
+    // stops (with the bot's permission error); others still update.
+    let mut snap = snapshot(&[(1, Shape::Ready)]);
+    snap.bot_can_merge = Some(false);
+    assert!(plan::plan(&snap, &settings(), false).merge_forbidden);
+    let mut snap = snapshot(&[(1, Shape::Behind)]);
+    snap.bot_can_merge = Some(false);
+    let p = plan::plan(&snap, &settings(), false);
+    assert!(!p.merge_forbidden && p.updates == [0]);
+
     // Another unreadable PR does not stop the rest.
     let mut snap = snapshot(&[(1, Shape::Ready)]);
     snap.unreadable.push(Unevaluated {

@@ -183,6 +183,13 @@ pub struct Protection {
     /// GitHub-only requirements (app pins, fields mergeward does not evaluate, the merge
     /// queue rule, allowed merge methods); `None` on Gitea/Forgejo.
     pub github: Option<super::github_protection::GitHubRules>,
+    /// Whether the token's account may merge PRs into this branch, as the forge says
+    /// (Gitea/Forgejo `user_can_merge`: write access and, with a merge whitelist, being on
+    /// it); `None` when the forge does not say.
+    pub bot_can_merge: Option<bool>,
+    /// Whether the token's account may push to this branch (Gitea/Forgejo
+    /// `user_can_push`); `None` when the forge does not say.
+    pub bot_can_push: Option<bool>,
 }
 
 /// Open, closed (or merged).

@@ -80,6 +80,16 @@ impl G<'_> {
             .unwrap_or(Permission::None)
     }
 
+    /// Whether the caller is allowed to merge under `rule`'s merge whitelist (Gitea:
+    /// `IsUserMergeWhitelisted`; no whitelist means every writer may).
+    fn may_merge(&self, rule: &crate::state::BranchProtection) -> bool {
+        match (&rule.merge_whitelist, &self.r.user) {
+            (None, _) => true,
+            (Some(list), Some(u)) => list.iter().any(|l| l.eq_ignore_ascii_case(&u.login)),
+            (Some(_), None) => false,
+        }
+    }
+
     fn index(&self) -> Option<u64> {
         self.r
             .param("index")

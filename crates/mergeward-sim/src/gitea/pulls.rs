@@ -153,7 +153,12 @@ impl G<'_> {
             return self.not_found();
         }
         let perm = self.perm();
-        if perm < Permission::Write {
+        if perm < Permission::Write
+            || self
+                .st
+                .protection_for(&p.base_ref)
+                .is_some_and(|r| !self.may_merge(r))
+        {
             return self.err(405, "User not allowed to merge PR");
         }
         let t = p.title.to_ascii_lowercase();

@@ -143,6 +143,10 @@ pub struct ProtectionSpec {
     /// Gitea `enable_push` (direct pushes allowed for writers).
     #[serde(default)]
     pub enable_push: bool,
+    /// Gitea's merge whitelist (`enable_merge_whitelist` with these logins; `None`:
+    /// disabled — every writer may merge).
+    #[serde(default)]
+    pub merge_whitelist: Option<Vec<String>>,
     /// GitHub classic `require_code_owner_reviews` (code owners: `Scenario::code_owners`).
     #[serde(default)]
     pub require_code_owner_reviews: bool,
@@ -179,6 +183,7 @@ impl ProtectionSpec {
             ignore_stale_approvals: false,
             enforce_admins: true,
             enable_push: false,
+            merge_whitelist: None,
             require_code_owner_reviews: false,
             require_last_push_approval: false,
             required_signatures: false,

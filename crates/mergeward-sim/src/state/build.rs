@@ -169,6 +169,7 @@ impl SimState {
                 ignore_stale_approvals: p.ignore_stale_approvals,
                 enforce_admins: p.enforce_admins,
                 enable_push: p.enable_push,
+                merge_whitelist: p.merge_whitelist.clone(),
                 created_at,
                 require_code_owner_reviews: p.require_code_owner_reviews,
                 require_last_push_approval: p.require_last_push_approval,

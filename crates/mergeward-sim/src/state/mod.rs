@@ -143,6 +143,8 @@ pub struct BranchProtection {
     pub ignore_stale_approvals: bool,
     pub enforce_admins: bool,
     pub enable_push: bool,
+    /// Gitea `enable_merge_whitelist` + `merge_whitelist_usernames` (`None`: disabled).
+    pub merge_whitelist: Option<Vec<String>>,
     pub created_at: DateTime<Utc>,
     /// GitHub classic extras (see `ProtectionSpec`).
     pub require_code_owner_reviews: bool,

@@ -726,6 +726,33 @@ fn checks_right_before_a_merge() {
 }
 
 #[test]
+fn github_mergeable_state_is_rechecked_right_before_a_merge() {
+    let (d, c) = ready_decision();
+    let mut p = policy();
+    p.github = Some(mergeward::forge::github_protection::GitHubRules::default());
+    let with = |state: &str| PullRequest {
+        mergeable_state: Some(state.to_string()),
+        ..c.pr.clone()
+    };
+    assert_eq!(plan::pre_merge_pr(&p, &d, &c, &with("clean")), PreMerge::Go);
+    for (state, code) in [
+        ("blocked", "forge_blocked"),
+        ("behind", "forge_blocked"),
+        ("dirty", "conflicts"),
+        ("unknown", "mergeability_unknown"),
+    ] {
+        match plan::pre_merge_pr(&p, &d, &c, &with(state)) {
+            PreMerge::Blocked { decision, note } => {
+                assert_eq!(decision.action, Action::Wait, "{state}");
+                assert_eq!(decision.reason.code(), code, "{state}");
+                assert!(note.starts_with("#1 not merged: "), "{state}: {note}");
+            }
+            other => panic!("{state}: {other:?}"),
+        }
+    }
+}
+
+#[test]
 fn what_the_queue_says_to_people() {
     let (d, _) = ready_decision();
     let approvers = vec!["alice".to_string()];

@@ -305,3 +305,115 @@ pub fn parse_staging_message(msg: &str) -> Option<(String, Sha, Vec<Member>)> {
     }
     Some((id?, base?, members))
 }
+
+/// The batch under test, as the tick observed it (from the ledger, or recovered from the
+/// staging commit's trailers), with what its staging commit's contexts say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InFlight {
+    pub batch: Batch,
+    pub verdict: Verdict,
+    /// Re-read right before landing; `None` until the plan asks for it.
+    pub land: Option<LandCheck>,
+}
+
+/// What a batch tick observed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchSnapshot {
+    /// The base head now.
+    pub base: Sha,
+    /// Eligible PRs, oldest first, on their current heads.
+    pub eligible: Vec<Member>,
+    pub in_flight: Option<InFlight>,
+    pub bisect: Option<Bisect>,
+}
+
+/// The one step a batch tick takes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BatchStep {
+    /// Nothing eligible, nothing in flight.
+    Idle,
+    /// Build and push a staging commit of these members on the base head.
+    Build { members: Vec<Member> },
+    /// The staging commit's contexts are still running.
+    Wait,
+    /// Green: re-read the base and the members, then plan again with `land` filled in.
+    CheckLand,
+    /// Green and nothing changed: fast-forward the base to the staging commit.
+    Land,
+    /// Not landed: the batch no longer describes what would land (the base moved, a
+    /// member was pushed, closed or lost its approval) or its CI was stuck once. Build
+    /// again from the eligible PRs.
+    Rebuild { why: Vec<String> },
+    /// Stuck again after a rebuild: hold every member with the reason.
+    HoldStuck { prs: Vec<u64> },
+    /// Red with one member: hold it with the failing contexts.
+    Hold {
+        pr: u64,
+        failing: Vec<(String, String)>,
+    },
+    /// Red with several members: bisect.
+    Split { bisect: Bisect },
+}
+
+/// Plans one batch tick (SPEC §8.2). Pure: the executor gathers what is asked for.
+pub fn plan_batch(s: &BatchSnapshot, settings: &BatchSettings) -> BatchStep {
+    let Some(f) = &s.in_flight else {
+        let members = next_batch(&s.eligible, settings, s.bisect.as_ref());
+        return if members.is_empty() {
+            BatchStep::Idle
+        } else {
+            BatchStep::Build { members }
+        };
+    };
+    // Testing a batch that no longer describes what would land wastes CI: rebuild early.
+    let mut why = Vec::new();
+    if f.batch.base != s.base {
+        why.push(format!(
+            "the base moved from {} to {} while the batch was tested",
+            f.batch.base.short(12),
+            s.base.short(12)
+        ));
+    }
+    for m in &f.batch.members {
+        match s.eligible.iter().find(|e| e.pr == m.pr) {
+            None => why.push(format!("#{} is no longer eligible", m.pr)),
+            Some(e) if e.head != m.head => why.push(format!(
+                "#{} was pushed to ({} → {}) while its batch was tested",
+                m.pr,
+                m.head.short(12),
+                e.head.short(12)
+            )),
+            Some(_) => {}
+        }
+    }
+    let base_only = why.len() == 1 && f.batch.base != s.base;
+    // A red verdict names its culprit on the heads that were tested: still right when only
+    // the base moved since, but not once a member was pushed (its author may have fixed it).
+    match &f.verdict {
+        Verdict::Red(failing) if why.is_empty() || base_only => {
+            match after_red(&f.batch, s.bisect.as_ref()) {
+                AfterRed::Hold { pr } => BatchStep::Hold {
+                    pr,
+                    failing: failing.clone(),
+                },
+                AfterRed::Split { bisect } => BatchStep::Split { bisect },
+            }
+        }
+        Verdict::Red(_) => BatchStep::Rebuild { why },
+        _ if !why.is_empty() => BatchStep::Rebuild { why },
+        Verdict::Pending => BatchStep::Wait,
+        Verdict::Stuck if f.batch.rebuilds == 0 => BatchStep::Rebuild {
+            why: vec!["the staging commit's CI was stuck; rebuilding once".into()],
+        },
+        Verdict::Stuck => BatchStep::HoldStuck {
+            prs: f.batch.members.iter().map(|m| m.pr).collect(),
+        },
+        Verdict::Green => match &f.land {
+            None => BatchStep::CheckLand,
+            Some(check) => match may_land(&f.batch, check) {
+                Ok(()) => BatchStep::Land,
+                Err(why) => BatchStep::Rebuild { why },
+            },
+        },
+    }
+}

@@ -400,3 +400,157 @@ proptest! {
         }
     }
 }
+
+fn in_flight(prs: &[u64], verdict: Verdict, rebuilds: u32) -> InFlight {
+    InFlight {
+        batch: Batch {
+            rebuilds,
+            ..batch(prs)
+        },
+        verdict,
+        land: None,
+    }
+}
+
+fn snap(eligible: &[u64], f: Option<InFlight>) -> BatchSnapshot {
+    BatchSnapshot {
+        base: sha(0, 1),
+        eligible: eligible.iter().map(|&p| member(p)).collect(),
+        in_flight: f,
+        bisect: None,
+    }
+}
+
+#[test]
+fn one_batch_tick_takes_one_step() {
+    let s = settings(2);
+    let red = || Verdict::Red(vec![("CI".into(), "failure".into())]);
+    let ok_check = LandCheck {
+        base: sha(0, 1),
+        members: vec![(1, Some(sha(1, 0)), true), (2, Some(sha(2, 0)), true)],
+    };
+    let pushed = |mut s: BatchSnapshot| {
+        s.eligible[0].head = sha(1, 9);
+        s
+    };
+    let moved = |mut s: BatchSnapshot| {
+        s.base = sha(0, 7);
+        s
+    };
+    let with_land = |mut f: InFlight, c: LandCheck| {
+        f.land = Some(c);
+        f
+    };
+    let kind = |step: &BatchStep| match step {
+        BatchStep::Idle => "idle".to_string(),
+        BatchStep::Build { members } => format!(
+            "build {:?}",
+            members.iter().map(|m| m.pr).collect::<Vec<_>>()
+        ),
+        BatchStep::Wait => "wait".into(),
+        BatchStep::CheckLand => "check-land".into(),
+        BatchStep::Land => "land".into(),
+        BatchStep::Rebuild { .. } => "rebuild".into(),
+        BatchStep::HoldStuck { prs } => format!("hold-stuck {prs:?}"),
+        BatchStep::Hold { pr, .. } => format!("hold {pr}"),
+        BatchStep::Split { bisect } => format!("split {:?}", bisect.suspects),
+    };
+    let table: Vec<(&str, BatchSnapshot, &str)> = vec![
+        ("nothing to do", snap(&[], None), "idle"),
+        (
+            "build from the oldest",
+            snap(&[1, 2, 3], None),
+            "build [1, 2]",
+        ),
+        (
+            "CI running",
+            snap(&[1, 2], Some(in_flight(&[1, 2], Verdict::Pending, 0))),
+            "wait",
+        ),
+        (
+            "green: re-read first",
+            snap(&[1, 2], Some(in_flight(&[1, 2], Verdict::Green, 0))),
+            "check-land",
+        ),
+        (
+            "green and unchanged: land",
+            snap(
+                &[1, 2],
+                Some(with_land(
+                    in_flight(&[1, 2], Verdict::Green, 0),
+                    ok_check.clone(),
+                )),
+            ),
+            "land",
+        ),
+        (
+            "green, but approval withdrawn at the re-read: not landed",
+            snap(
+                &[1, 2],
+                Some(with_land(
+                    in_flight(&[1, 2], Verdict::Green, 0),
+                    LandCheck {
+                        members: vec![(1, Some(sha(1, 0)), true), (2, Some(sha(2, 0)), false)],
+                        ..ok_check.clone()
+                    },
+                )),
+            ),
+            "rebuild",
+        ),
+        (
+            "base moved during the test",
+            moved(snap(&[1, 2], Some(in_flight(&[1, 2], Verdict::Pending, 0)))),
+            "rebuild",
+        ),
+        (
+            "PR pushed during the test",
+            pushed(snap(&[1, 2], Some(in_flight(&[1, 2], Verdict::Pending, 0)))),
+            "rebuild",
+        ),
+        (
+            "PR no longer eligible",
+            snap(&[2], Some(in_flight(&[1, 2], Verdict::Pending, 0))),
+            "rebuild",
+        ),
+        (
+            "stuck once: rebuild",
+            snap(&[1, 2], Some(in_flight(&[1, 2], Verdict::Stuck, 0))),
+            "rebuild",
+        ),
+        (
+            "stuck again: hold all",
+            snap(&[1, 2], Some(in_flight(&[1, 2], Verdict::Stuck, 1))),
+            "hold-stuck [1, 2]",
+        ),
+        (
+            "red single: hold it",
+            snap(&[1], Some(in_flight(&[1], red(), 0))),
+            "hold 1",
+        ),
+        (
+            "red batch: split",
+            snap(&[1, 2], Some(in_flight(&[1, 2], red(), 0))),
+            "split [1, 2]",
+        ),
+        (
+            "red while only the base moved: still the culprit",
+            moved(snap(&[1], Some(in_flight(&[1], red(), 0)))),
+            "hold 1",
+        ),
+        (
+            "red but the PR was pushed since: rebuild, do not hold",
+            pushed(snap(&[1], Some(in_flight(&[1], red(), 0)))),
+            "rebuild",
+        ),
+    ];
+    for (name, sn, want) in table {
+        assert_eq!(kind(&plan_batch(&sn, &s)), want, "{name}");
+    }
+    // While bisecting, the next build takes the first half of the suspects.
+    let mut sn = snap(&[1, 2, 3, 4], None);
+    sn.bisect = Some(Bisect {
+        suspects: vec![1, 2, 3, 4],
+        steps: 1,
+    });
+    assert_eq!(kind(&plan_batch(&sn, &settings(4))), "build [1, 2]");
+}

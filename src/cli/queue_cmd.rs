@@ -8,7 +8,7 @@ use super::{Format, GlobalArgs, load_config, print_json};
 use crate::config::{self, Config};
 use crate::error::{Error, ExitCode, Result};
 use crate::forge::{self, AnyForge, Forge};
-use crate::ledger::{Ledger, NewRun, RunState};
+use crate::ledger::{EffectKind, Ledger, NewRun, RunState};
 use crate::queue::policy::{Action, Decision};
 use crate::queue::tick::{QueueSettings, Tick, TickOutcome, TickReport};
 use crate::report::{EffectOutcome, Progress, RunReport};
@@ -292,15 +292,17 @@ pub fn report_json(r: &TickReport) -> Value {
 /// tick or carrying the hold label shows `held`.
 pub(super) fn action_label(r: &TickReport, d: &Decision, first_ready: Option<u64>) -> String {
     let subject = format!("pr:{}", d.pr.0);
-    let did = |kind: &str| {
+    let did = |kind: EffectKind| {
         r.actions
             .iter()
             .any(|a| a.subject == subject && a.kind == kind && a.outcome.took_effect())
     };
     let held = r.held.contains_key(&d.pr.0)
-        || r.actions
-            .iter()
-            .any(|a| a.subject == subject && a.kind == "label" && a.outcome != "failed");
+        || r.actions.iter().any(|a| {
+            a.subject == subject
+                && a.kind == EffectKind::Label
+                && a.outcome != EffectOutcome::Failed
+        });
     match (&r.outcome, d.action) {
         _ if held => "held".into(),
         (TickOutcome::Merged { pr } | TickOutcome::Replayed { pr }, Action::Merge { .. })
@@ -312,7 +314,7 @@ pub(super) fn action_label(r: &TickReport, d: &Decision, first_ready: Option<u64
         (TickOutcome::Idle, Action::Merge { .. }) if first_ready == Some(d.pr.0) => {
             "merge next".into()
         }
-        _ if did("update") => "update".into(),
+        _ if did(EffectKind::Update) => "update".into(),
         (_, Action::Merge { .. }) => "ready (next)".into(),
         (_, Action::Update) => "behind".into(),
         (_, a) => a.as_str().into(),
@@ -388,7 +390,7 @@ pub fn outcome_line(r: &TickReport, dry_run: bool) -> String {
         .actions
         .iter()
         .filter(|a| {
-            a.kind == "update"
+            a.kind == EffectKind::Update
                 && matches!(a.outcome, EffectOutcome::Committed | EffectOutcome::DryRun)
         })
         .filter_map(|a| a.subject.strip_prefix("pr:").map(str::to_string))
@@ -396,7 +398,7 @@ pub fn outcome_line(r: &TickReport, dry_run: bool) -> String {
     let held_now = r
         .actions
         .iter()
-        .filter(|a| a.kind == "label" && a.outcome != "failed")
+        .filter(|a| a.kind == EffectKind::Label && a.outcome != EffectOutcome::Failed)
         .filter_map(|a| a.subject.strip_prefix("pr:").map(|n| format!("#{n}")))
         .collect::<Vec<_>>();
     let mut line = match &r.outcome {

@@ -132,7 +132,7 @@ impl<F: Forge> Tick<'_, F> {
         let held: BTreeSet<u64> = report
             .actions
             .iter()
-            .filter(|a| a.kind == EffectKind::Label.as_str())
+            .filter(|a| a.kind == EffectKind::Label)
             .filter_map(|a| ledger::pr_number(&a.subject))
             .collect();
         let behind = plan::after_merge_updates(tick_plan, merged, &held);

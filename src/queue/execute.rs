@@ -167,7 +167,7 @@ impl<F: Forge> Tick<'_, F> {
         let mut record = |outcome: EffectOutcome| {
             report.actions.push(ActionRecord {
                 subject: subject.clone(),
-                kind: kind.as_str().to_string(),
+                kind,
                 sha: head.map(Sha::to_string),
                 outcome,
                 idempotency_key: Some(key.clone()),

@@ -416,7 +416,7 @@ impl<F: Forge + ForgeHistory> Reaper<'_, F> {
             rec.error = error;
             let action = ActionRecord {
                 subject: subject.clone(),
-                kind: EffectKind::Status.as_str().to_string(),
+                kind: EffectKind::Status,
                 sha: Some(sha.to_string()),
                 outcome: word,
                 idempotency_key: Some(key.clone()),

@@ -19,7 +19,7 @@ pub struct ActionRecord {
     /// `pr:41`, `commit:<sha>`.
     pub subject: String,
     /// merge | update | label | comment | status.
-    pub kind: String,
+    pub kind: crate::ledger::EffectKind,
     pub sha: Option<String>,
     /// committed | failed | unknown | replayed | dry_run.
     pub outcome: super::EffectOutcome,

@@ -11,7 +11,8 @@ use super::tick::{QUEUE_CONTEXT, REAPPLY, RUN_COMMAND, Tick};
 use super::{github_rules, policy};
 use crate::error::{Error, Result};
 use crate::forge::{
-    ContextName, ContextState, Forge, ForgeError, NewStatus, PermissionSuspect, PrNumber, Sha,
+    ContextName, ContextState, Forge, ForgeError, NewStatus, PermissionSuspect, PrNumber,
+    RepoPermissions, Sha,
 };
 use crate::ledger::{self, EffectKind, Evidence, Intent, NewDecision, NewEffect, Outcome};
 use crate::report::{ActionRecord, EffectOutcome};
@@ -426,18 +427,11 @@ impl<F: Forge> Tick<'_, F> {
     /// (`user_can_merge=false`), with the repository's permissions when readable.
     pub(super) async fn merge_forbidden(&self, pr: u64) -> Error {
         let branch = &self.settings.branch;
-        let seen = match self.forge.repository().await {
-            Ok(Some(r)) => r
-                .permissions
-                .map(|p| {
-                    format!(
-                        "; the repository reports admin={}, push={}, pull={} for it",
-                        p.admin, p.push, p.pull
-                    )
-                })
-                .unwrap_or_default(),
-            _ => String::new(),
+        let perms = match self.forge.repository().await {
+            Ok(Some(r)) => r.permissions,
+            _ => None,
         };
+        let seen = permissions_seen(perms.as_ref());
         Error::Permission {
             message: format!(
                 "mergeward's token may not merge #{pr} into {branch}: the forge reports user_can_merge=false for it (the protection's merge whitelist leaves its account out, or it lacks write access{seen}); no PR was held or told, this is the bot's configuration"
@@ -469,13 +463,7 @@ impl<F: Forge> Tick<'_, F> {
         if matches!(suspect, PermissionSuspect::IfCannotPush { .. }) && !cannot_push {
             return None;
         }
-        let seen = match &perms {
-            Some(p) => format!(
-                "; the repository reports admin={}, push={}, pull={} for it",
-                p.admin, p.push, p.pull
-            ),
-            None => String::new(),
-        };
+        let seen = permissions_seen(perms.as_ref());
         Some(Error::Permission {
             message: format!(
                 "mergeward's token may not {what} in {repo} (HTTP {status}{seen}); no PR was held or told, this is the bot's configuration"
@@ -548,4 +536,15 @@ impl<F: Forge> Tick<'_, F> {
         }
         Ok(())
     }
+}
+
+/// What the repository reports of the token's permissions, for an error message.
+fn permissions_seen(p: Option<&RepoPermissions>) -> String {
+    p.map(|p| {
+        format!(
+            "; the repository reports admin={}, push={}, pull={} for it",
+            p.admin, p.push, p.pull
+        )
+    })
+    .unwrap_or_default()
 }

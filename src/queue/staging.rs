@@ -103,30 +103,8 @@ pub enum Staged {
 /// Blocking: an async caller runs it with [`build_async`].
 pub fn build(settings: &GitSettings, req: &StagingRequest) -> Result<Staged> {
     check_request(req)?;
-    let tmp = tempfile::Builder::new()
-        .prefix("mergeward-staging-")
-        .tempdir()
-        .map_err(|e| Error::Io {
-            path: std::env::temp_dir().display().to_string(),
-            message: format!(
-                "could not create the temporary working copy for the staging commit: {e} (set TMPDIR to a writable directory)"
-            ),
-        })?;
-    let home = tmp.path().join("home");
-    let repo = tmp.path().join("repo");
-    for dir in [&home, &repo] {
-        std::fs::create_dir_all(dir).map_err(|e| Error::Io {
-            path: dir.display().to_string(),
-            message: format!("could not create the temporary working copy: {e}"),
-        })?;
-    }
-    let b = Builder {
-        git: Git::new(settings, req.token.as_ref(), &home),
-        req,
-        repo: &repo,
-    };
-    b.check_branches()?;
-    b.local(&["init", "-q", "--template=", "."])?;
+    let w = Workspace::new("mergeward-staging-", "for the staging commit")?;
+    let b = w.builder(settings, req)?;
     b.stage()
 }
 
@@ -186,6 +164,66 @@ fn check_request(req: &StagingRequest) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// A temporary working copy (removed on drop): an empty `HOME` for git and the repository.
+struct Workspace {
+    _tmp: tempfile::TempDir,
+    home: std::path::PathBuf,
+    repo: std::path::PathBuf,
+}
+
+impl Workspace {
+    fn new(prefix: &str, purpose: &str) -> Result<Workspace> {
+        let tmp = tempfile::Builder::new().prefix(prefix).tempdir().map_err(|e| Error::Io {
+            path: std::env::temp_dir().display().to_string(),
+            message: format!(
+                "could not create the temporary working copy {purpose}: {e} (set TMPDIR to a writable directory)"
+            ),
+        })?;
+        let (home, repo) = (tmp.path().join("home"), tmp.path().join("repo"));
+        for dir in [&home, &repo] {
+            std::fs::create_dir_all(dir).map_err(|e| Error::Io {
+                path: dir.display().to_string(),
+                message: format!("could not create the temporary working copy: {e}"),
+            })?;
+        }
+        Ok(Workspace {
+            _tmp: tmp,
+            home,
+            repo,
+        })
+    }
+
+    /// A builder for `req` on an initialised, empty repository, its refs checked.
+    fn builder<'a>(
+        &'a self,
+        settings: &'a GitSettings,
+        req: &'a StagingRequest,
+    ) -> Result<Builder<'a>> {
+        let b = Builder {
+            git: Git::new(settings, req.token.as_ref(), &self.home),
+            req,
+            repo: &self.repo,
+        };
+        b.check_branches()?;
+        b.local(&["init", "-q", "--template=", "."])?;
+        Ok(b)
+    }
+}
+
+/// The SHA `git ls-remote` printed for exactly `name` (`None`: not listed).
+fn listed_sha(ls_remote: &str, name: &str) -> Result<Option<Sha>> {
+    match ls_remote
+        .lines()
+        .filter_map(|l| l.split_once('\t'))
+        .find(|(_, r)| *r == name)
+    {
+        None => Ok(None),
+        Some((sha, _)) => Sha::parse(sha).map(Some).ok_or_else(|| {
+            Error::Internal(format!("git ls-remote listed {name} at {sha:?}, not a SHA"))
+        }),
+    }
 }
 
 struct Builder<'a> {
@@ -320,19 +358,7 @@ impl Builder<'_> {
         args.extend(prs.iter().map(String::as_str));
         let out = self.network("git ls-remote", &args)?;
         // Patterns match ref names by their tail: keep exact names only.
-        let listed: Vec<(&str, &str)> = out
-            .stdout
-            .lines()
-            .filter_map(|l| l.split_once('\t'))
-            .collect();
-        let find = |name: &str| -> Result<Option<Sha>> {
-            match listed.iter().find(|(_, r)| *r == name) {
-                None => Ok(None),
-                Some((sha, _)) => Sha::parse(sha).map(Some).ok_or_else(|| {
-                    Error::Internal(format!("git ls-remote listed {name} at {sha:?}, not a SHA"))
-                }),
-            }
-        };
+        let find = |name: &str| listed_sha(&out.stdout, name);
         let heads = prs.iter().map(|r| find(r)).collect::<Result<_>>()?;
         Ok((find(&base)?, heads))
     }

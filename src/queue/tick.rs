@@ -189,15 +189,9 @@ impl<F: Forge> Tick<'_, F> {
                     decision_ids[i].as_deref(),
                 )
                 .await?;
-            match plan::after_merge(d.pr.0, result) {
-                Flow::Next => held_any = true,
-                Flow::Stop(outcome) => {
-                    if let Some(o) = outcome {
-                        report.outcome = o;
-                    }
-                    acted = true;
-                    break;
-                }
+            if settle(report, plan::after_merge(d.pr.0, result), &mut held_any) {
+                acted = true;
+                break;
             }
         }
         if let TickOutcome::Merged { pr: merged } = report.outcome {
@@ -230,15 +224,9 @@ impl<F: Forge> Tick<'_, F> {
                         decision_ids[i].as_deref(),
                     )
                     .await?;
-                match plan::after_update(d.pr.0, result) {
-                    Flow::Next => held_any = true,
-                    Flow::Stop(outcome) => {
-                        if let Some(o) = outcome {
-                            report.outcome = o;
-                        }
-                        acted = true;
-                        break;
-                    }
+                if settle(report, plan::after_update(d.pr.0, result), &mut held_any) {
+                    acted = true;
+                    break;
                 }
             }
         }
@@ -248,6 +236,23 @@ impl<F: Forge> Tick<'_, F> {
         report.decisions = tick_plan.decisions;
         report.decisions.extend(tick_plan.skips);
         Ok(())
+    }
+}
+
+/// Applies what follows an attempt to the report: `true` when the tick stops acting (with
+/// the outcome, if the flow names one); a held PR falls through and is remembered.
+fn settle(report: &mut TickReport, flow: Flow, held_any: &mut bool) -> bool {
+    match flow {
+        Flow::Next => {
+            *held_any = true;
+            false
+        }
+        Flow::Stop(outcome) => {
+            if let Some(o) = outcome {
+                report.outcome = o;
+            }
+            true
+        }
     }
 }
 

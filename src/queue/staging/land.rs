@@ -12,8 +12,8 @@
 use crate::error::{Error, Result};
 use crate::forge::{Secret, Sha};
 
-use super::git::{Git, GitSettings};
-use super::{Builder, PR_HEAD_REF, StagingRequest};
+use super::git::GitSettings;
+use super::{Builder, PR_HEAD_REF, StagingRequest, Workspace, listed_sha};
 
 /// What to land.
 #[derive(Debug, Clone)]
@@ -55,31 +55,11 @@ pub fn land(settings: &GitSettings, req: &LandRequest) -> Result<Landed> {
         batch_id: req.batch_id.clone(),
     };
     super::check_request(&shaped)?;
-    let tmp = tempfile::Builder::new()
-        .prefix("mergeward-land-")
-        .tempdir()
-        .map_err(|e| Error::Io {
-            path: std::env::temp_dir().display().to_string(),
-            message: format!(
-                "could not create the temporary working copy to land batch {}: {e} (set TMPDIR to a writable directory)",
-                req.batch_id
-            ),
-        })?;
-    let home = tmp.path().join("home");
-    let repo = tmp.path().join("repo");
-    for dir in [&home, &repo] {
-        std::fs::create_dir_all(dir).map_err(|e| Error::Io {
-            path: dir.display().to_string(),
-            message: format!("could not create the temporary working copy: {e}"),
-        })?;
-    }
-    let b = Builder {
-        git: Git::new(settings, req.token.as_ref(), &home),
-        req: &shaped,
-        repo: &repo,
-    };
-    b.check_branches()?;
-    b.local(&["init", "-q", "--template=", "."])?;
+    let w = Workspace::new(
+        "mergeward-land-",
+        &format!("to land batch {}", req.batch_id),
+    )?;
+    let b = w.builder(settings, &shaped)?;
     let staging_ref = format!("refs/heads/{}", req.staging_branch);
     let (base_now, staging_now) = refs_now(&b, &staging_ref)?;
     if base_now.as_ref() != Some(&req.batch_base) {
@@ -153,18 +133,8 @@ fn refs_now(b: &Builder<'_>, staging_ref: &str) -> Result<(Option<Sha>, Option<S
         "git ls-remote",
         &["ls-remote", b.req.remote.as_str(), &base_ref, staging_ref],
     )?;
-    let find = |name: &str| -> Result<Option<Sha>> {
-        match out
-            .stdout
-            .lines()
-            .filter_map(|l| l.split_once('\t'))
-            .find(|(_, r)| *r == name)
-        {
-            None => Ok(None),
-            Some((sha, _)) => Sha::parse(sha).map(Some).ok_or_else(|| {
-                Error::Internal(format!("git ls-remote listed {name} at {sha:?}, not a SHA"))
-            }),
-        }
-    };
-    Ok((find(&base_ref)?, find(staging_ref)?))
+    Ok((
+        listed_sha(&out.stdout, &base_ref)?,
+        listed_sha(&out.stdout, staging_ref)?,
+    ))
 }

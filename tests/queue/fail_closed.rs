@@ -445,6 +445,9 @@ async fn a_merge_whitelist_without_the_bot_is_the_bots_problem_not_a_hold_per_pr
             "{kind}: {err}"
         );
         assert!(err.to_string().contains("merge whitelist"), "{kind}: {err}");
+        if kind == ForgeKind::Gitea {
+            insta::assert_snapshot!("merge_whitelist_error", format!("{err}"));
+        }
         w.assert_mutations("no merge, no hold, no comment", &[]);
         w.shutdown().await;
         // The legitimate counterpart: the bot on the whitelist (any case) merges.

@@ -108,7 +108,7 @@ pub async fn locked_tick(
                 record: true,
                 status_only: false,
             };
-            tick.run().await
+            tick.run_configured().await
         },
         |result| match result {
             Ok(r) if r.exit_code() == ExitCode::Success => RunState::Completed,
@@ -196,7 +196,7 @@ pub async fn status(
         record: false,
         status_only: true,
     };
-    let report = tick.run().await;
+    let report = tick.run_configured().await;
     run.api = f.counts();
     let report = report.map_err(|e| with_hint(&cfg, e))?;
     run.outcome = Some("reported".into());
@@ -428,6 +428,31 @@ pub fn outcome_line(r: &TickReport, dry_run: bool) -> String {
                 .count();
             format!("idle: nothing to merge or update ({} waiting)", waiting)
         }
+        TickOutcome::Landed { prs } => format!(
+            "landed {} on {}: the base is the tested staging commit",
+            prs.iter()
+                .map(|p| format!("#{p}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            r.branch
+        ),
+        TickOutcome::Testing { batch } => match r.batches.last() {
+            Some(b) if b.id == *batch => format!(
+                "{} batch {batch} ({}) on {}",
+                match b.state.as_str() {
+                    "built" => "built",
+                    "would_build" | "would_land" => "would test",
+                    _ => "testing",
+                },
+                b.members
+                    .iter()
+                    .map(|p| format!("#{p}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                b.staging_branch
+            ),
+            _ => format!("testing batch {batch}"),
+        },
     };
     if let TickOutcome::Merged { pr } = &r.outcome
         && let Some(u) = updated_too.iter().find(|u| **u != pr.to_string())
@@ -447,10 +472,59 @@ pub fn outcome_line(r: &TickReport, dry_run: bool) -> String {
     line
 }
 
+/// One line per batch the tick saw or moved.
+fn batch_line(b: &crate::queue::report::BatchReport) -> String {
+    let prs = b
+        .members
+        .iter()
+        .map(|p| format!("#{p}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut line = format!(
+        "batch {} [{}]: {} on {}",
+        b.id,
+        b.state,
+        if prs.is_empty() { "-".into() } else { prs },
+        b.staging_branch
+    );
+    if let Some(s) = &b.staging {
+        line.push_str(&format!(" at {}", s.short(12)));
+    }
+    line.push_str(&format!(
+        " ({}: {})",
+        b.verdict,
+        b.staging_contexts.join(", ")
+    ));
+    for (c, st) in &b.failing {
+        line.push_str(&format!("; {c} {st}"));
+    }
+    for (pr, why) in &b.left_out {
+        line.push_str(&format!("; left out #{pr}: {why}"));
+    }
+    if !b.suspects.is_empty() {
+        line.push_str(&format!(
+            "; suspects {}",
+            b.suspects
+                .iter()
+                .map(|p| format!("#{p}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    for w in &b.why {
+        line.push_str(&format!("; {w}"));
+    }
+    line.push('\n');
+    line
+}
+
 fn render(r: &TickReport, format: Format, run: &RunReport, code: ExitCode) -> Result<()> {
     match format {
         Format::Text | Format::Github | Format::Markdown | Format::Html => {
             let mut text = report_table(r);
+            for b in &r.batches {
+                text.push_str(&batch_line(b));
+            }
             for n in &r.notes {
                 text.push_str(&format!("note: {n}\n"));
             }

@@ -17,7 +17,9 @@ use crate::error::{Error, Result, did_you_mean};
 use crate::forge::{ForgeTarget, HttpSettings, MergeMethod, UpdateStyle};
 use crate::gates::flips::VerifyOptions;
 use crate::gates::{GateSettings, Severity};
-use crate::queue::settings::QueueSettings;
+use crate::queue::batch::BatchSettings;
+use crate::queue::settings::{BatchConfig, BatchLanding, QueueMode, QueueSettings};
+use crate::queue::staging::git::{GitAuth, GitSettings, Identity};
 use crate::reaper::{Descriptions, ReapSettings};
 
 /// A key the settings need has no value: its default is missing from the key table.
@@ -117,6 +119,83 @@ pub fn queue(cfg: &Config) -> Result<QueueSettings> {
             0 => None,
             h => i64::try_from(h).ok().map(chrono::Duration::hours),
         },
+        mode: choice(
+            cfg,
+            "queue.mode",
+            &[("serial", QueueMode::Serial), ("batch", QueueMode::Batch)],
+        )?,
+        batch: batch_config(cfg)?,
+    })
+}
+
+/// Batch mode's settings. Checked whatever the mode, so a mistake shows before it is used.
+fn batch_config(cfg: &Config) -> Result<BatchConfig> {
+    let branch = cfg.branch();
+    let staging_branch = word(cfg, "queue.staging_branch")?.replace("{branch}", branch);
+    if staging_branch.trim().is_empty() || staging_branch == branch {
+        return Err(Error::usage_hint(
+            format!("queue.staging_branch {staging_branch:?} is empty or the base branch itself"),
+            "use a branch of mergeward's own (default mergeward/staging/{branch}): the staging commit is force-pushed there",
+        ));
+    }
+    let committer = word(cfg, "queue.git_committer")?;
+    let identity = parse_identity(committer).ok_or_else(|| {
+        Error::usage_hint(
+            format!("queue.git_committer {committer:?} is not `Name <email>`"),
+            "write it as e.g. `mergeward <mergeward@example.com>`",
+        )
+    })?;
+    let remote = cfg
+        .str("queue.git_remote")
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .map(str::to_string);
+    Ok(BatchConfig {
+        batch: BatchSettings {
+            size: to_usize(int(cfg, "queue.batch_size")?).max(1),
+            bisect_max_steps: to_u32(int(cfg, "queue.bisect_max_steps")?),
+        },
+        staging_branch,
+        staging_contexts: list(cfg, "queue.staging_contexts")?,
+        landing: choice(
+            cfg,
+            "queue.batch_landing",
+            &[
+                ("push", BatchLanding::Push),
+                ("merge-api", BatchLanding::MergeApi),
+            ],
+        )?,
+        git_remote: remote,
+        git: GitSettings {
+            program: std::path::PathBuf::from(word(cfg, "queue.git_program")?),
+            timeout: Duration::from_secs(int(cfg, "queue.git_timeout_secs")?.max(1)),
+            identity,
+            auth: choice(
+                cfg,
+                "queue.git_auth",
+                &[
+                    ("basic", GitAuth::Basic),
+                    ("token", GitAuth::Token),
+                    ("bearer", GitAuth::Bearer),
+                ],
+            )?,
+            extra_config: Vec::new(),
+        },
+    })
+}
+
+/// `Name <email>` → the identity; `None` when it is not of that shape.
+fn parse_identity(s: &str) -> Option<Identity> {
+    let (name, rest) = s.trim().split_once('<')?;
+    let email = rest.strip_suffix('>')?.trim();
+    let name = name.trim();
+    let bad = |t: &str| t.is_empty() || t.contains(['<', '>', '\n', '\r']);
+    if bad(name) || bad(email) {
+        return None;
+    }
+    Some(Identity {
+        name: name.to_string(),
+        email: email.to_string(),
     })
 }
 

@@ -7,6 +7,7 @@
 
 use std::future::Future;
 
+pub mod batch;
 pub mod commits;
 pub mod error;
 mod etag;
@@ -20,6 +21,7 @@ pub mod refusal;
 pub mod types;
 mod wire;
 
+pub use batch::{CommitInfo, ForgeBatch};
 pub use commits::{ForgeHistory, WorkflowFile, WorkflowFiles};
 pub use error::{ForgeError, PaginationProblem, TransportKind};
 pub use gitea::GiteaForge;

@@ -40,10 +40,15 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "run_ended_by",
         sql: include_str!("../../migrations/0003_run_ended_by.sql"),
     },
+    Migration {
+        version: 4,
+        name: "effect_push",
+        sql: include_str!("../../migrations/0004_effect_push.sql"),
+    },
 ];
 
 /// The schema version this binary writes.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// A migration applied by [`super::Ledger::migrate`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

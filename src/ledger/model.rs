@@ -118,6 +118,9 @@ string_enum! {
         Label = "label",
         Comment = "comment",
         Status = "status",
+        /// Batch mode: a git push (a staging commit to the staging branch, or a tested
+        /// staging commit to the base).
+        Push = "push",
     }
 }
 

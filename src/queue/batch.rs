@@ -254,9 +254,49 @@ pub const TRAILER_BATCH: &str = "Mergeward-Batch";
 pub const TRAILER_BASE: &str = "Mergeward-Base";
 pub const TRAILER_PR: &str = "Mergeward-PR";
 
+/// What a staging commit records besides its members: its batch id, how often this set was
+/// rebuilt because its CI was stuck, and the bisection that chose it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StagingMeta {
+    pub id: String,
+    pub rebuilds: u32,
+    pub bisect: Option<Bisect>,
+}
+
+/// Trailer: rebuilds of a stuck batch.
+pub const TRAILER_REBUILDS: &str = "Mergeward-Rebuilds";
+/// Trailer: the bisection in progress, `step N: #a #b …` (the suspects, in queue order).
+pub const TRAILER_BISECT: &str = "Mergeward-Bisect";
+
+/// The trailers beyond id, base and members (rebuilds, bisection), as (key, value).
+pub fn meta_trailers(meta: &StagingMeta) -> Vec<(String, String)> {
+    let mut t = Vec::new();
+    if meta.rebuilds > 0 {
+        t.push((TRAILER_REBUILDS.to_string(), meta.rebuilds.to_string()));
+    }
+    if let Some(b) = meta.bisect.as_ref().filter(|b| !b.suspects.is_empty()) {
+        let prs: Vec<String> = b.suspects.iter().map(|p| format!("#{p}")).collect();
+        t.push((
+            TRAILER_BISECT.to_string(),
+            format!("step {}: {}", b.steps, prs.join(" ")),
+        ));
+    }
+    t
+}
+
 /// The staging commit's message: a summary and trailers naming the batch, its base and
 /// every `PR #n <head sha>`, so the batch can be recovered from the forge alone.
 pub fn staging_message(batch_id: &str, base: &Sha, members: &[Member]) -> String {
+    staging_message_with(batch_id, base, members, &[])
+}
+
+/// [`staging_message`] with further trailers (see [`meta_trailers`]).
+pub fn staging_message_with(
+    batch_id: &str,
+    base: &Sha,
+    members: &[Member],
+    extra: &[(String, String)],
+) -> String {
     let prs: Vec<String> = members.iter().map(|m| format!("#{}", m.pr)).collect();
     let mut msg = format!(
         "mergeward batch {batch_id}: {}\n\n",
@@ -272,15 +312,26 @@ pub fn staging_message(batch_id: &str, base: &Sha, members: &[Member]) -> String
     for m in members {
         msg.push_str(&format!("{TRAILER_PR}: #{} {}\n", m.pr, m.head));
     }
+    for (k, v) in extra {
+        msg.push_str(&format!("{k}: {v}\n"));
+    }
     msg
 }
 
 /// A batch read back from a staging commit's message: (id, base, members). `None` when
 /// the message is not a complete mergeward staging message.
 pub fn parse_staging_message(msg: &str) -> Option<(String, Sha, Vec<Member>)> {
+    parse_staging_meta(msg).map(|(meta, base, members)| (meta.id, base, members))
+}
+
+/// [`parse_staging_message`] with the rebuilds and bisection trailers. A malformed optional
+/// trailer makes the whole message unreadable (never a guess).
+pub fn parse_staging_meta(msg: &str) -> Option<(StagingMeta, Sha, Vec<Member>)> {
     let mut id = None;
     let mut base = None;
     let mut members = Vec::new();
+    let mut rebuilds = 0;
+    let mut bisect = None;
     for line in msg.lines() {
         let Some((key, value)) = line.split_once(": ") else {
             continue;
@@ -296,6 +347,18 @@ pub fn parse_staging_message(msg: &str) -> Option<(String, Sha, Vec<Member>)> {
                     head: Sha::parse(head.trim())?,
                 });
             }
+            TRAILER_REBUILDS => rebuilds = value.parse().ok()?,
+            TRAILER_BISECT => {
+                let (step, prs) = value.strip_prefix("step ")?.split_once(':')?;
+                let suspects = prs
+                    .split_whitespace()
+                    .map(|p| p.strip_prefix('#')?.parse().ok())
+                    .collect::<Option<Vec<u64>>>()?;
+                bisect = Some(Bisect {
+                    suspects,
+                    steps: step.trim().parse().ok()?,
+                });
+            }
             _ => {}
         }
     }
@@ -303,7 +366,15 @@ pub fn parse_staging_message(msg: &str) -> Option<(String, Sha, Vec<Member>)> {
     if members.is_empty() || !members.iter().all(|m| seen.insert(m.pr)) {
         return None;
     }
-    Some((id?, base?, members))
+    Some((
+        StagingMeta {
+            id: id?,
+            rebuilds,
+            bisect,
+        },
+        base?,
+        members,
+    ))
 }
 
 /// The batch under test, as the tick observed it (from the ledger, or recovered from the

@@ -309,6 +309,16 @@ impl<F: Forge> Tick<'_, F> {
                 }
                 None => false,
             },
+            // Batch pushes are resolved by the batch tick (`batch_tick::recover_pushes`);
+            // a landing is done when the base is the pushed commit.
+            EffectKind::Push => match (disc.strip_prefix("land:"), head) {
+                (Some(branch), Some(h)) => match self.forge.branch_head(branch).await {
+                    Ok(now) => &now == h,
+                    Err(e) if e.is_not_found() => false,
+                    Err(e) => return Err(e.into()),
+                },
+                _ => false,
+            },
             // Every comment carries its effect's hidden marker.
             EffectKind::Comment => {
                 let key = ledger::effect_key(

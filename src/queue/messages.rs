@@ -168,3 +168,55 @@ pub fn decision_annotation(d: &Decision) -> String {
         d.reason.text()
     )
 }
+
+/// The `mergeward/queue` status of a PR in a batch under test.
+pub fn in_batch_status(batch: &str, staging: &Sha) -> String {
+    format!(
+        "in batch {batch}: testing the staging commit {}",
+        staging.short(12)
+    )
+}
+
+/// Why a red batch of one holds its PR: the failing contexts and their links.
+pub fn batch_red(
+    batch: &str,
+    staging: &Sha,
+    failing: &[(String, String)],
+    links: &[String],
+) -> String {
+    let contexts: Vec<String> = failing.iter().map(|(c, s)| format!("{c}: {s}")).collect();
+    let mut why = format!(
+        "its merge result (batch {batch}, staging commit {}) failed {}",
+        staging.short(12),
+        contexts.join(", ")
+    );
+    if !links.is_empty() {
+        why.push_str(&format!(" ({})", links.join("; ")));
+    }
+    why
+}
+
+/// Why a PR was left out of a staging commit.
+pub fn left_out(batch: &str, branch: &str, reason: &super::staging::LeftOutReason) -> String {
+    use super::staging::LeftOutReason as R;
+    match reason {
+        R::Conflict { paths, .. } if !paths.is_empty() => format!(
+            "it does not merge cleanly with {branch} and the PRs before it in batch {batch}: conflicts in {}",
+            paths.join(", ")
+        ),
+        R::Conflict { detail, .. } => format!(
+            "it does not merge cleanly with {branch} and the PRs before it in batch {batch}: {detail}"
+        ),
+        R::Unrelated => format!("it shares no history with {branch} (batch {batch})"),
+        R::AlreadyMerged => {
+            format!("its head is already in {branch}: nothing to merge (batch {batch})")
+        }
+        R::HeadMoved { now: Some(h) } => format!(
+            "it was pushed to ({}) while batch {batch} was built; it is read again next tick",
+            h.short(12)
+        ),
+        R::HeadMoved { now: None } => {
+            format!("it was closed while batch {batch} was built")
+        }
+    }
+}

@@ -12,6 +12,7 @@
 pub mod act;
 pub mod audit;
 pub mod batch;
+pub mod batch_tick;
 pub mod execute;
 pub mod github_rules;
 pub mod messages;

@@ -85,7 +85,9 @@ impl<F: Forge> Tick<'_, F> {
         let window = s.window.max(1);
         let mut found_ready = false;
         for (i, chunk) in candidates.chunks(window).enumerate() {
-            if found_ready && !self.status_only {
+            // Batch mode reads every candidate: a batch takes several.
+            let batch_mode = s.mode == super::settings::QueueMode::Batch;
+            if found_ready && !self.status_only && !batch_mode {
                 snap.not_read
                     .extend(candidates[i * window..].iter().map(|p| p.number.0));
                 break;
@@ -154,7 +156,7 @@ impl<F: Forge> Tick<'_, F> {
     }
 
     /// Reads what `decide` needs about one candidate.
-    async fn read_candidate(
+    pub(super) async fn read_candidate(
         &self,
         listed: &PullRequest,
         base: &Sha,

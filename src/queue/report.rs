@@ -34,6 +34,14 @@ pub enum TickOutcome {
     Held,
     /// Nothing to do: no candidates, or all are waiting.
     Idle,
+    /// Batch mode: a batch landed (the base is its tested staging commit).
+    Landed {
+        prs: Vec<u64>,
+    },
+    /// Batch mode: a batch is under test (built this tick or earlier).
+    Testing {
+        batch: String,
+    },
 }
 
 impl TickOutcome {
@@ -46,6 +54,8 @@ impl TickOutcome {
             TickOutcome::Paused => "paused",
             TickOutcome::Held => "held",
             TickOutcome::Idle => "idle",
+            TickOutcome::Landed { .. } => "landed",
+            TickOutcome::Testing { .. } => "testing",
         }
     }
 }
@@ -86,6 +96,36 @@ pub struct TickReport {
     pub held: BTreeMap<u64, String>,
     /// Title and link of every open PR listed.
     pub prs: BTreeMap<u64, PrSummary>,
+    /// Batch mode: what each batch this tick looked at or moved became, in order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub batches: Vec<BatchReport>,
+}
+
+/// Batch mode: one batch as the tick saw or left it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BatchReport {
+    pub id: String,
+    /// `built`, `testing`, `landed`, `held`, `split`, `rebuilt`, `stuck`, `nothing_merged`,
+    /// or in a dry run `would_build`, `would_land`, `would_rebuild`, `would_split`; `queue
+    /// status` shows the verdict (`pending`, `green`, `red`, `stuck`).
+    pub state: String,
+    pub base: Option<Sha>,
+    pub staging: Option<Sha>,
+    /// The PRs in the staging commit, in batch order.
+    pub members: Vec<u64>,
+    pub staging_branch: String,
+    /// The contexts the staging commit must carry.
+    pub staging_contexts: Vec<String>,
+    /// What those contexts say: `pending`, `green`, `red` or `stuck`.
+    pub verdict: String,
+    /// Required contexts that failed (context, state).
+    pub failing: Vec<(String, String)>,
+    /// PRs left out of the staging commit, and why.
+    pub left_out: Vec<(u64, String)>,
+    /// A bisection's suspects, in queue order.
+    pub suspects: Vec<u64>,
+    /// Why a batch was not landed.
+    pub why: Vec<String>,
 }
 
 /// What the reports show of a PR besides its decision.
@@ -112,6 +152,7 @@ impl TickReport {
             approvals: BTreeMap::new(),
             held: BTreeMap::new(),
             prs: BTreeMap::new(),
+            batches: Vec::new(),
         }
     }
 

@@ -33,4 +33,42 @@ pub struct QueueSettings {
     /// A pending required context older than this stops counting as "CI in flight"
     /// (`None`: never). Gitea leaves some cancelled runs pending forever.
     pub stale_pending: Option<chrono::Duration>,
+    /// Serial (the default) or batch mode (SPEC §8.2).
+    pub mode: QueueMode,
+    /// Batch mode's settings (read whatever the mode, used only in batch mode).
+    pub batch: BatchConfig,
+}
+
+/// How the queue lands PRs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueueMode {
+    /// Update a PR with its base, wait for its CI, merge it (SPEC §8).
+    Serial,
+    /// Test the merge result of several PRs on a staging branch, land exactly that commit
+    /// (SPEC §8.2).
+    Batch,
+}
+
+/// How a green batch lands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BatchLanding {
+    /// Fast-forward the base to the tested staging commit with a git push.
+    Push,
+    /// Merge each PR through the merge API in batch order, then compare the base's tree
+    /// with the tested tree.
+    MergeApi,
+}
+
+/// Batch mode's settings (`queue.batch_size` … `queue.git_*`).
+#[derive(Debug, Clone)]
+pub struct BatchConfig {
+    pub batch: crate::queue::batch::BatchSettings,
+    /// The staging branch (`{branch}` already replaced).
+    pub staging_branch: String,
+    /// Configured staging contexts (empty: derived from the required contexts).
+    pub staging_contexts: Vec<String>,
+    pub landing: BatchLanding,
+    /// The git URL to use instead of the forge's clone URL.
+    pub git_remote: Option<String>,
+    pub git: crate::queue::staging::git::GitSettings,
 }

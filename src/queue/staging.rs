@@ -47,6 +47,8 @@ pub struct StagingRequest {
     pub staging_branch: String,
     /// The batch id (in the staging commit's trailers).
     pub batch_id: String,
+    /// Further trailers of the staging commit ([`batch::meta_trailers`]).
+    pub extra_trailers: Vec<(String, String)>,
 }
 
 /// Why a member is not in the staging commit.
@@ -324,7 +326,12 @@ impl Builder<'_> {
         if included.is_empty() {
             return Ok(Staged::NothingMerged { left_out });
         }
-        let msg = batch::staging_message(&self.req.batch_id, &self.req.base_head, &included);
+        let msg = batch::staging_message_with(
+            &self.req.batch_id,
+            &self.req.base_head,
+            &included,
+            &self.req.extra_trailers,
+        );
         self.local(&[
             "commit",
             "-q",

@@ -297,7 +297,7 @@ impl World {
             record: false,
             status_only: true,
         };
-        match tick.run().await {
+        match tick.run_configured().await {
             Ok(r) => r,
             Err(e) => panic!("{}: status failed: {e}", self.kind),
         }

@@ -280,8 +280,8 @@ async fn v1_ledger_is_migrated_keeping_rows(db: &TestDb) {
     install_v1(db).await;
     let l = db.open().await;
     let applied: Vec<i64> = l.applied_on_open().iter().map(|m| m.version).collect();
-    assert_eq!(applied, vec![2, 3], "the v2 and v3 migrations run");
-    assert_eq!(l.schema_version().await.unwrap(), 3);
+    assert_eq!(applied, vec![2, 3, 4], "the v2, v3 and v4 migrations run");
+    assert_eq!(l.schema_version().await.unwrap(), 4);
 
     let runs = l.runs(10).await.unwrap();
     assert_eq!(runs.len(), 2);

@@ -169,6 +169,7 @@ impl World {
             pr_ref: PR_HEAD_REF.into(),
             staging_branch: "mergeward/staging/main".into(),
             batch_id: "b-42".into(),
+            extra_trailers: Vec::new(),
         }
     }
 
@@ -536,6 +537,7 @@ fn git_sends_the_header_over_http_and_errors_never_show_the_token() {
         pr_ref: PR_HEAD_REF.into(),
         staging_branch: "mergeward/staging/main".into(),
         batch_id: "b-1".into(),
+        extra_trailers: Vec::new(),
     };
     let err = build(&settings(), &req).unwrap_err();
     let request = server.join().unwrap();

@@ -53,6 +53,7 @@ pub fn land(settings: &GitSettings, req: &LandRequest) -> Result<Landed> {
         pr_ref: PR_HEAD_REF.to_string(),
         staging_branch: req.staging_branch.clone(),
         batch_id: req.batch_id.clone(),
+        extra_trailers: Vec::new(),
     };
     super::check_request(&shaped)?;
     let w = Workspace::new(

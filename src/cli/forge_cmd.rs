@@ -351,15 +351,30 @@ fn missing_permissions(
             blocking: true,
         });
     }
-    if protection.bot_can_push == Some(false) {
-        out.push(MissingPermission {
+    let batch_push = cfg.str("queue.mode") == Some("batch")
+        && cfg.str("queue.batch_landing").unwrap_or("push") == "push";
+    match protection.bot_can_push {
+        Some(false) => out.push(MissingPermission {
             permission: format!(
                 "pushing to {} (the forge reports user_can_push=false)",
                 protection.branch
             ),
-            needed_for: "nothing the serial queue does; batch mode (not yet selectable) will land by pushing the tested commit to the branch".into(),
+            needed_for: if batch_push {
+                "batch mode's landing: the tested staging commit is pushed to the branch; enable push on the protection rule with the bot's account in its push allowlist, or set queue.batch_landing = \"merge-api\"".into()
+            } else {
+                "nothing the serial queue does; batch mode (queue.mode = \"batch\") lands by pushing the tested commit to the branch".into()
+            },
+            blocking: batch_push,
+        }),
+        None if batch_push => out.push(MissingPermission {
+            permission: format!(
+                "pushing to the protected {} (the forge does not say whether the token may)",
+                protection.branch
+            ),
+            needed_for: "batch mode's landing: the token must be allowed to push to the protected branch (GitHub: an admin without enforce_admins, or listed in the protection's push restrictions or a ruleset's bypass list); a refused landing pushes nothing and says so".into(),
             blocking: false,
-        });
+        }),
+        _ => {}
     }
     for gap in &protection.gaps {
         if repo.and_then(|r| r.permissions).is_some_and(|p| !p.admin) {

@@ -841,11 +841,15 @@ impl<F: Forge + ForgeBatch + ForgeHistory> Tick<'_, F> {
         b: &Batch,
     ) -> Result<()> {
         let f = self.forge;
+        // Recorded as landed only once every PR is merged on the forge: otherwise the next
+        // tick finishes it (the base already is the staging commit).
+        let mut all_marked = true;
         for m in &b.members {
             let n = PrNumber(m.pr);
             let pr = match f.pull(n).await {
                 Ok(p) => p,
                 Err(e) => {
+                    all_marked = false;
                     report.could_not_decide(
                         m.pr,
                         format!(
@@ -908,16 +912,22 @@ impl<F: Forge + ForgeBatch + ForgeHistory> Tick<'_, F> {
             if let super::execute::Done::Refused(e) = done {
                 match f.pull(n).await {
                     Ok(p) if p.merged => {}
-                    _ => report.could_not_decide(
+                    _ => {
+                        all_marked = false;
+                        report.could_not_decide(
                         m.pr,
                         format!(
                             "batch {} landed on {} (its head is in the base), but the forge refused to mark #{} merged: {e}; the next tick tries again",
                             b.id, self.settings.branch, m.pr
                         ),
                         ExitCode::CouldNotDecide,
-                    ),
+                    );
+                    }
                 }
             }
+        }
+        if !all_marked {
+            return Ok(());
         }
         self.record_batch(
             b,

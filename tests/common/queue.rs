@@ -237,6 +237,17 @@ impl World {
         }
     }
 
+    /// Replaces the ledger with an empty one (a CI cache lost between ticks).
+    pub async fn fresh_ledger(&mut self) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ledger = Ledger::open(&dir.path().join("ledger.db").display().to_string())
+            .await
+            .expect("ledger opens");
+        let old = std::mem::replace(&mut self.ledger, ledger);
+        old.close().await;
+        self._dir = dir;
+    }
+
     /// A PR's current head SHA.
     pub fn head(&self, n: u64) -> String {
         self.sim.with_state(|s| s.pull(n).head_sha.clone())

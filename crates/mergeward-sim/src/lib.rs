@@ -13,6 +13,7 @@
 
 mod faults;
 mod files;
+mod git;
 mod gitea;
 mod github;
 mod http;
@@ -35,6 +36,7 @@ use tokio::sync::watch;
 
 pub use faults::{CallMatch, Fault, FaultAction};
 pub use files::FileSpec;
+pub use git::ZERO_SHA;
 pub use logs::JobLogSpec;
 pub use record::{Mutation, RecordedRequest};
 pub use scenario::*;
@@ -42,8 +44,8 @@ pub use state::SimState;
 /// State model types (commits, statuses, pull requests, ...).
 pub mod model {
     pub use super::state::{
-        BranchProtection, CheckRun, Comment, Commit, CommitStatus, Label, Paging, PullRequest,
-        Review, Ruleset, User,
+        BranchProtection, CheckRun, CiRun, Comment, Commit, CommitStatus, Label, Paging,
+        PullRequest, Review, Ruleset, User,
     };
 }
 
@@ -133,10 +135,21 @@ impl Sim {
 
     /// Start on `127.0.0.1:port`.
     pub async fn start_on(scenario: Scenario, port: u16) -> std::io::Result<Sim> {
-        let state = SimState::from_scenario(&scenario)
-            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()))?;
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
         let addr = listener.local_addr()?;
+        let base_url = format!("http://127.0.0.1:{}", addr.port());
+        let invalid =
+            |e: ScenarioError| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string());
+        let state = if scenario.git {
+            // Building a git-mode scenario runs git many times: off the async workers.
+            let url = base_url.clone();
+            tokio::task::spawn_blocking(move || SimState::from_scenario_at(&scenario, &url))
+                .await
+                .map_err(std::io::Error::other)?
+                .map_err(invalid)?
+        } else {
+            SimState::from_scenario_at(&scenario, &base_url).map_err(invalid)?
+        };
         let (stop, stop_rx) = watch::channel(false);
         let mut faults = FaultSet::default();
         for f in &state.initial_faults {
@@ -144,7 +157,7 @@ impl Sim {
         }
         let shared = Arc::new(Shared {
             dialect: state.dialect,
-            base_url: format!("http://127.0.0.1:{}", addr.port()),
+            base_url,
             state: Mutex::new(state),
             faults: Mutex::new(faults),
             requests: Mutex::new(Vec::new()),
@@ -213,6 +226,29 @@ impl Sim {
     /// Read or change the state (don't hold across awaits; the server blocks meanwhile).
     pub fn with_state<R>(&self, f: impl FnOnce(&mut SimState) -> R) -> R {
         f(&mut lock(&self.shared.state))
+    }
+
+    /// Move the logical clock forward by `d` and post every simulated CI result now due
+    /// (see [`SimState::advance`]).
+    pub fn advance(&self, d: chrono::Duration) {
+        lock(&self.shared.state).advance(d);
+    }
+
+    /// Every simulated CI run started so far (one per pushed commit and context), in start
+    /// order; `len()` is the number of CI runs.
+    pub fn ci_runs(&self) -> Vec<model::CiRun> {
+        lock(&self.shared.state).ci_runs.clone()
+    }
+
+    /// The repository's clone URL, `{url}/{owner}/{repo}.git` (served in git mode).
+    pub fn clone_url(&self) -> String {
+        let st = lock(&self.shared.state);
+        format!("{}/{}/{}.git", self.shared.base_url, st.owner, st.name)
+    }
+
+    /// Git mode: the bare repository's directory (removed when the Sim goes away).
+    pub fn git_dir(&self) -> Option<std::path::PathBuf> {
+        lock(&self.shared.state).git_dir()
     }
 
     /// Stop the server: ends hanging requests and waits (up to 2 s) for connections to close.
@@ -372,6 +408,9 @@ fn apply_post_fault(resp: &mut Resp, action: &FaultAction) {
 }
 
 async fn handle(State(sh): State<Arc<Shared>>, req: Request) -> Response {
+    if let Some(target) = git::http::route(req.method().as_str(), req.uri().path()) {
+        return git::http::serve(sh, target, req).await;
+    }
     let seq = sh.seq.fetch_add(1, Ordering::SeqCst) + 1;
     let (parts, body) = req.into_parts();
     let bytes = axum::body::to_bytes(body, 32 << 20)
@@ -480,6 +519,7 @@ async fn handle(State(sh): State<Arc<Shared>>, req: Request) -> Response {
         }
         action => {
             let mut st = lock(&sh.state);
+            st.run_due_ci();
             for pr in &fired.move_heads {
                 st.push_to_pr(*pr);
             }

@@ -67,4 +67,14 @@ pub enum Mutation {
     Commented { pr: u64, body: String },
     /// A comment was edited.
     CommentEdited { id: u64, body: String },
+    /// Git mode: a `git push` over HTTP updated a branch. `old` / `new` are git's all-zero
+    /// SHA ([`crate::ZERO_SHA`]) for a created / deleted branch.
+    Pushed {
+        /// Login of the pusher.
+        user: String,
+        /// Full ref name (`refs/heads/<branch>`).
+        refname: String,
+        old: String,
+        new: String,
+    },
 }

@@ -110,7 +110,17 @@ impl G<'_> {
             return Value::Null;
         };
         let date = ts(&c.created);
-        let who = json!({"name": c.author, "email": format!("{}@noreply.example.com", c.author), "date": date});
+        let email = if c.email.is_empty() {
+            format!("{}@noreply.example.com", c.author)
+        } else {
+            c.email.clone()
+        };
+        let who = json!({"name": c.author, "email": email, "date": date});
+        let committer = if c.committer.is_empty() {
+            who.clone()
+        } else {
+            json!({"name": c.committer, "email": c.committer_email, "date": date})
+        };
         let parents: Vec<Value> = c
             .parents
             .iter()
@@ -120,7 +130,7 @@ impl G<'_> {
             "url": format!("{}/git/commits/{sha}", self.api()), "sha": sha, "created": date,
             "html_url": format!("{}/commit/{sha}", self.html()),
             "commit": {
-                "url": format!("{}/git/commits/{sha}", self.api()), "author": who, "committer": who,
+                "url": format!("{}/git/commits/{sha}", self.api()), "author": who, "committer": committer,
                 "message": c.message,
                 "tree": {"url": format!("{}/git/trees/{sha}", self.api()), "sha": crate::fake_sha(&format!("tree:{sha}")), "created": date},
                 "verification": {"verified": false, "reason": "gpg.error.not_signed_commit", "signature": "", "signer": null, "payload": ""},
@@ -209,8 +219,8 @@ impl G<'_> {
     pub(super) fn protection_json(&self, p: &BranchProtection) -> Value {
         json!({
             "branch_name": p.rule_name, "rule_name": p.rule_name,
-            "enable_push": p.enable_push, "enable_push_whitelist": false,
-            "push_whitelist_usernames": [], "push_whitelist_teams": [], "push_whitelist_deploy_keys": false,
+            "enable_push": p.enable_push, "enable_push_whitelist": p.push_whitelist.is_some(),
+            "push_whitelist_usernames": p.push_whitelist.clone().unwrap_or_default(), "push_whitelist_teams": [], "push_whitelist_deploy_keys": false,
             "enable_merge_whitelist": p.merge_whitelist.is_some(),
             "merge_whitelist_usernames": p.merge_whitelist.clone().unwrap_or_default(),
             "merge_whitelist_teams": [],
@@ -246,7 +256,8 @@ impl G<'_> {
             "required_approvals": rule.map(|r| r.required_approvals).unwrap_or(0),
             "enable_status_check": rule.map(|r| r.enable_status_check).unwrap_or(false),
             "status_check_contexts": rule.map(|r| r.status_check_contexts.clone()).unwrap_or_default(),
-            "user_can_push": perm >= Permission::Write && rule.is_none_or(|r| r.enable_push),
+            "user_can_push": perm >= Permission::Write
+                && self.st.may_push_protected(&self.r.login(), name).unwrap_or(true),
             "user_can_merge": perm >= Permission::Write && rule.is_none_or(|r| self.may_merge(r)),
             "effective_branch_protection_name": match (rule, perm >= Permission::Admin) {
                 (Some(r), true) => r.rule_name.clone(),

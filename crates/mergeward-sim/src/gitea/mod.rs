@@ -25,6 +25,7 @@ pub(crate) const ROUTES: &[(&str, &str)] = &[
     ("GET", "/repos/{owner}/{repo}/branch_protections"),
     ("GET", "/repos/{owner}/{repo}/branch_protections/{name}"),
     ("GET", "/repos/{owner}/{repo}/commits"),
+    ("GET", "/repos/{owner}/{repo}/git/commits/{sha}"),
     ("GET", "/repos/{owner}/{repo}/commits/{ref}/status"),
     ("GET", "/repos/{owner}/{repo}/commits/{ref}/statuses"),
     ("GET", "/repos/{owner}/{repo}/statuses/{sha}"),
@@ -175,6 +176,10 @@ impl G<'_> {
                 }
             }
             ("GET", "/commits") => self.list_commits(),
+            ("GET", "/git/commits/{sha}") => match self.st.resolve_ref(r.param("sha")) {
+                Some(sha) => Resp::json(200, self.commit_json(&sha)),
+                None => self.not_found(),
+            },
             ("GET", "/commits/{ref}/status") => self.combined_status(),
             ("GET", "/commits/{ref}/statuses") | ("GET", "/statuses/{sha}") => self.list_statuses(),
             ("POST", "/statuses/{sha}") => self.create_status(),

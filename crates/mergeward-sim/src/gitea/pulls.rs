@@ -6,7 +6,7 @@ use super::G;
 use crate::http::{Resp, paged};
 use crate::record::Mutation;
 use crate::scenario::Permission;
-use crate::state::PullRequest;
+use crate::state::{GitOpError, ManualMergeError, PullRequest};
 
 impl G<'_> {
     pub(super) fn list_pulls(&self) -> Resp {
@@ -161,12 +161,13 @@ impl G<'_> {
         {
             return self.err(405, "User not allowed to merge PR");
         }
+        // services/pull/check.go: a manual merge is checked for permission only.
+        if style == "manually-merged" {
+            return self.manually_merged(n, &s(&["MergeCommitID", "merge_commit_id"]));
+        }
         let t = p.title.to_ascii_lowercase();
         if p.draft || t.starts_with("wip:") || t.starts_with("[wip]") {
             return self.err(405, "Work in progress PRs cannot be merged");
-        }
-        if style == "manually-merged" {
-            return self.err(405, "manually-merged is not supported by the simulator");
         }
         if p.mergeable != Some(true) {
             return self.err(405, "Please try again later");
@@ -192,7 +193,14 @@ impl G<'_> {
             }
         }
         let login = self.r.login();
-        let merge_sha = self.st.do_merge(n, &style, &title, &message, &login);
+        let merge_sha = match self.st.try_merge(n, &style, &title, &message, &login) {
+            Ok(sha) => sha,
+            Err(GitOpError::Conflict) => {
+                return self.err(409, &format!("{style} failed because of conflict"));
+            }
+            Err(GitOpError::NoPull) => return self.not_found(),
+            Err(GitOpError::Git(e)) => return self.err(500, &e),
+        };
         self.st.record(Mutation::Merged {
             pr: n,
             head_sha: p.head_sha,
@@ -231,14 +239,47 @@ impl G<'_> {
         if p.conflict {
             return self.err(409, &format!("{style} failed because of conflict"));
         }
-        let Some(new_head) = self.st.do_update(n, style) else {
-            return self.err(500, "");
+        let new_head = match self.st.try_update(n, style) {
+            Ok(h) => h,
+            Err(GitOpError::Conflict) => {
+                return self.err(409, &format!("{style} failed because of conflict"));
+            }
+            Err(GitOpError::NoPull) => return self.err(500, ""),
+            Err(GitOpError::Git(e)) => return self.err(500, &e),
         };
         self.st.record(Mutation::Updated {
             pr: n,
             old_head: p.head_sha,
             new_head,
             style: style.to_string(),
+        });
+        Resp::empty(200)
+    }
+
+    /// `Do: manually-merged` with `MergeCommitID`: record the PR as merged by a commit
+    /// already on the base branch (services/pull/merge.go MergedManually). A wrong or
+    /// unknown commit is a 409; nothing is pushed, no CI runs.
+    fn manually_merged(&mut self, n: u64, commit: &str) -> Resp {
+        if let Err(e) = self.st.check_manual_merge(n, commit) {
+            let why = match e {
+                ManualMergeError::UnknownCommit => "Wrong commit ID",
+                ManualMergeError::NotOnBase => "Wrong commit ID: not in the base branch",
+                ManualMergeError::HeadNotContained => {
+                    "Wrong commit ID: the pull request head is not in it"
+                }
+            };
+            return self.err(409, why);
+        }
+        let head_sha = self.st.pull(n).head_sha.clone();
+        let login = self.r.login();
+        self.st.tick();
+        self.st.mark_merged(n, &login, commit);
+        self.st.record(Mutation::Merged {
+            pr: n,
+            head_sha,
+            merge_sha: commit.to_string(),
+            method: "manually-merged".to_string(),
+            force: false,
         });
         Resp::empty(200)
     }

@@ -52,7 +52,7 @@ impl H<'_> {
             "html_url": format!("https://github.com/{owner}/{name}"), "description": null, "fork": fork,
             "url": url, "pulls_url": format!("{url}/pulls{{/number}}"), "statuses_url": format!("{url}/statuses/{{sha}}"),
             "git_url": format!("git://github.com/{owner}/{name}.git"), "ssh_url": format!("git@github.com:{owner}/{name}.git"),
-            "clone_url": format!("https://github.com/{owner}/{name}.git"),
+            "clone_url": format!("{}/{owner}/{name}.git", self.r.base_url),
             "default_branch": self.st.default_branch, "visibility": "public", "archived": false, "disabled": false,
             "forks_count": 0, "stargazers_count": 0, "watchers_count": 0, "open_issues_count": 0, "size": 0,
             "language": null, "has_issues": true, "allow_merge_commit": true, "allow_squash_merge": true,
@@ -145,7 +145,17 @@ impl H<'_> {
             return Value::Null;
         };
         let date = ts(&c.created);
-        let who = json!({"name": c.author, "email": format!("{}@users.noreply.github.com", c.author), "date": date});
+        let email = if c.email.is_empty() {
+            format!("{}@users.noreply.github.com", c.author)
+        } else {
+            c.email.clone()
+        };
+        let who = json!({"name": c.author, "email": email, "date": date});
+        let committer = if c.committer.is_empty() {
+            who.clone()
+        } else {
+            json!({"name": c.committer, "email": c.committer_email, "date": date})
+        };
         let parents: Vec<Value> = c
             .parents
             .iter()
@@ -154,7 +164,7 @@ impl H<'_> {
         json!({
             "url": format!("{}/commits/{sha}", self.api()), "sha": sha, "node_id": format!("C_{sha}"),
             "html_url": format!("{}/commit/{sha}", self.html()), "comments_url": format!("{}/commits/{sha}/comments", self.api()),
-            "commit": {"url": format!("{}/git/commits/{sha}", self.api()), "author": who, "committer": who,
+            "commit": {"url": format!("{}/git/commits/{sha}", self.api()), "author": who, "committer": committer,
                        "message": c.message, "comment_count": 0,
                        "tree": {"sha": crate::fake_sha(&format!("tree:{sha}")), "url": format!("{}/git/trees/{sha}", self.api())},
                        "verification": {"verified": false, "reason": "unsigned", "signature": null, "payload": null, "verified_at": null}},

@@ -202,6 +202,8 @@ impl H<'_> {
             }
             ("GET", "/commits/{ref}") => match self.st.resolve_ref(r.param("ref")) {
                 Some(sha) => Resp::json(200, self.commit_json(&sha)),
+                // An unknown commit SHA is a 404; another ref that resolves to nothing, a 422.
+                None if is_hex_sha(r.param("ref")) => self.not_found(),
                 None => self.validation(
                     "Commit",
                     "sha",
@@ -256,6 +258,10 @@ impl H<'_> {
             _ => self.not_found(),
         }
     }
+}
+
+fn is_hex_sha(s: &str) -> bool {
+    (7..=40).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 pub(crate) fn dispatch(st: &mut SimState, r: &Req) -> Resp {

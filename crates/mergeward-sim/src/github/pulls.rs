@@ -7,7 +7,7 @@ use super::H;
 use crate::http::{Resp, github_err, paged};
 use crate::record::Mutation;
 use crate::scenario::Permission;
-use crate::state::PullRequest;
+use crate::state::{GitOpError, PullRequest};
 
 impl H<'_> {
     pub(super) fn list_pulls(&self) -> Resp {
@@ -111,7 +111,12 @@ impl H<'_> {
             .and_then(Value::as_str)
             .unwrap_or("")
             .to_string();
-        let sha = self.st.do_merge(n, &method, &title, &message, &login);
+        let sha = match self.st.try_merge(n, &method, &title, &message, &login) {
+            Ok(sha) => sha,
+            Err(GitOpError::Conflict) => return github_err(405, "Pull Request is not mergeable"),
+            Err(GitOpError::NoPull) => return self.not_found(),
+            Err(GitOpError::Git(_)) => return github_err(500, "Server Error"),
+        };
         self.st.record(Mutation::Merged {
             pr: n,
             head_sha: p.head_sha,
@@ -151,8 +156,12 @@ impl H<'_> {
         if p.conflict {
             return github_err(422, "merge conflict between base and head");
         }
-        let Some(new_head) = self.st.do_update(n, "merge") else {
-            return github_err(500, "Server Error");
+        let new_head = match self.st.try_update(n, "merge") {
+            Ok(h) => h,
+            Err(GitOpError::Conflict) => {
+                return github_err(422, "merge conflict between base and head");
+            }
+            Err(_) => return github_err(500, "Server Error"),
         };
         self.st.record(Mutation::Updated {
             pr: n,

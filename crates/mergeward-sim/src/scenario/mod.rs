@@ -23,13 +23,16 @@
 //!   "check_runs": [{"pr": 1, "name": "build", "conclusion": "success"}],
 //!   "reviews": [{"pr": 1, "user": "bob", "state": "APPROVED"}],
 //!   "comments": [{"pr": 1, "user": "bob", "body": "LGTM"}],
-//!   "faults": [{"route": "/repos/{owner}/{repo}/pulls", "calls": {"nth": 1}, "action": {"status": {"code": 502}}}]
+//!   "faults": [{"route": "/repos/{owner}/{repo}/pulls", "calls": {"nth": 1}, "action": {"status": {"code": 502}}}],
+//!   "git": false,                     // optional; true = real git content (see the crate docs)
+//!   "ci": {"push_contexts": ["ci/build"], "duration_secs": 600}   // optional simulated CI
 //! }
 //! ```
 //!
 //! Ref expressions (`from`, `sha`, `commit`): a branch name (`main`), a first-parent ancestor
 //! (`main~2`), `pr:N` (head of PR N) or a full / unique-prefix SHA.
-//! SHAs are generated with [`crate::fake_sha`], so they are stable for a given scenario.
+//! SHAs are generated with [`crate::fake_sha`], so they are stable for a given scenario; in
+//! git mode they are real git SHAs, stable for a scenario with a fixed `epoch`.
 
 use std::path::{Path, PathBuf};
 
@@ -38,9 +41,11 @@ use serde::{Deserialize, Serialize};
 
 use super::faults::Fault;
 
+mod ci;
 mod pulls;
 mod repo;
 
+pub use ci::*;
 pub use pulls::*;
 pub use repo::*;
 
@@ -178,6 +183,13 @@ pub struct Scenario {
     /// GitHub Enterprise Server without rulesets: `GET /rules/branches/{b}` answers 404.
     #[serde(default)]
     pub no_rulesets_api: bool,
+    /// Git mode: a real bare repository behind the scenario, served over smart HTTP (see the
+    /// crate documentation). Default false: synthetic SHAs, no git.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub git: bool,
+    /// Simulated CI on pushes (see [`CiSpec`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ci: Option<CiSpec>,
 }
 
 fn main() -> String {
@@ -209,7 +221,19 @@ impl Scenario {
             job_logs: Vec::new(),
             code_owners: Vec::new(),
             no_rulesets_api: false,
+            git: false,
+            ci: None,
         }
+    }
+    /// Git mode: real commits in a bare repository, git over smart HTTP.
+    pub fn git(mut self) -> Self {
+        self.git = true;
+        self
+    }
+    /// Simulated CI on every push (see [`CiSpec`]).
+    pub fn ci(mut self, ci: CiSpec) -> Self {
+        self.ci = Some(ci);
+        self
     }
     pub fn code_owner(mut self, login: &str) -> Self {
         self.code_owners.push(login.to_string());

@@ -1,6 +1,8 @@
 //! Pull requests in a scenario and what is attached to commits and pull requests: statuses,
 //! check runs, reviews, comments (each with its [`Target`]).
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Deserializer, Serialize};
 
 /// A pull request.
@@ -59,6 +61,14 @@ pub struct PullSpec {
     /// GitHub `mergeable_state` to report instead of the computed one (e.g. `has_hooks`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mergeable_state: Option<String>,
+    /// Git mode: file contents (path → content) written by the PR's head commit, besides its
+    /// own `pr-<n>/change-<i>.txt` files. Two PRs writing one path with different contents
+    /// conflict, and so does a PR writing a path its base changed since the fork.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub files: BTreeMap<String, String>,
+    /// Simulated CI fails every commit that contains this PR's head (see `CiSpec`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub breaking: bool,
 }
 
 fn one() -> usize {
@@ -92,7 +102,19 @@ impl PullSpec {
             conflict: false,
             labels: Vec::new(),
             mergeable_state: None,
+            files: BTreeMap::new(),
+            breaking: false,
         }
+    }
+    /// Git mode: the head commit writes `content` at `path`.
+    pub fn file(mut self, path: impl Into<String>, content: impl Into<String>) -> Self {
+        self.files.insert(path.into(), content.into());
+        self
+    }
+    /// Simulated CI fails on every commit containing this PR's head.
+    pub fn breaking(mut self) -> Self {
+        self.breaking = true;
+        self
     }
     pub fn mergeable_state(mut self, state: impl Into<String>) -> Self {
         self.mergeable_state = Some(state.into());

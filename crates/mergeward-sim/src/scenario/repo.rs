@@ -140,9 +140,18 @@ pub struct ProtectionSpec {
     /// GitHub `enforce_admins` (default true: admins are not exempt).
     #[serde(default = "yes")]
     pub enforce_admins: bool,
-    /// Gitea `enable_push` (direct pushes allowed for writers).
+    /// Gitea `enable_push` (direct pushes allowed for writers, or for `push_whitelist`).
     #[serde(default)]
     pub enable_push: bool,
+    /// Gitea `enable_push_whitelist` + `push_whitelist_usernames` (`None`: every writer may
+    /// push when `enable_push`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub push_whitelist: Option<Vec<String>>,
+    /// GitHub: logins that may push to the protected branch (besides admins when
+    /// `enforce_admins` is false). The simulator's stand-in for push restrictions and
+    /// bypass lists.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub push_bypass: Vec<String>,
     /// Gitea's merge whitelist (`enable_merge_whitelist` with these logins; `None`:
     /// disabled — every writer may merge).
     #[serde(default)]
@@ -183,6 +192,8 @@ impl ProtectionSpec {
             ignore_stale_approvals: false,
             enforce_admins: true,
             enable_push: false,
+            push_whitelist: None,
+            push_bypass: Vec::new(),
             merge_whitelist: None,
             require_code_owner_reviews: false,
             require_last_push_approval: false,
@@ -194,6 +205,22 @@ impl ProtectionSpec {
     /// GitHub `enforce_admins: false`: admins bypass classic protection when merging.
     pub fn admins_bypass(mut self) -> Self {
         self.enforce_admins = false;
+        self
+    }
+    /// Gitea `enable_push`: writers (or the push whitelist) may push to the branch.
+    pub fn enable_push(mut self) -> Self {
+        self.enable_push = true;
+        self
+    }
+    /// Gitea: `enable_push` with a push whitelist of these logins.
+    pub fn push_whitelist(mut self, logins: &[&str]) -> Self {
+        self.enable_push = true;
+        self.push_whitelist = Some(logins.iter().map(|l| l.to_string()).collect());
+        self
+    }
+    /// GitHub: these logins may push to the protected branch.
+    pub fn push_bypass(mut self, logins: &[&str]) -> Self {
+        self.push_bypass = logins.iter().map(|l| l.to_string()).collect();
         self
     }
     /// GitHub `checks[].app_id`: `context` must come from app `app_id`.

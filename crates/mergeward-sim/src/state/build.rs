@@ -17,9 +17,21 @@ fn inv(msg: impl Into<String>) -> ScenarioError {
     ScenarioError::invalid(msg)
 }
 
+fn git_err(e: crate::git::GitError) -> ScenarioError {
+    inv(format!("git: {e}"))
+}
+
 impl SimState {
-    /// Build the state described by a scenario.
+    /// Build the state described by a scenario (git mode: with its bare repository).
     pub fn from_scenario(sc: &Scenario) -> Result<SimState, ScenarioError> {
+        SimState::from_scenario_at(sc, "http://127.0.0.1")
+    }
+
+    /// Build the state of a server whose root is `base_url`.
+    pub(crate) fn from_scenario_at(
+        sc: &Scenario,
+        base_url: &str,
+    ) -> Result<SimState, ScenarioError> {
         let (owner, name) = sc
             .repo
             .split_once('/')
@@ -88,10 +100,30 @@ impl SimState {
             job_logs: sc.job_logs.clone(),
             code_owners: sc.code_owners.clone(),
             no_rulesets_api: sc.no_rulesets_api,
+            git: None,
+            // Set once the scenario is built: setup pushes start no CI unless `on_setup`.
+            ci: None,
+            ci_runs: Vec::new(),
+            breaking_heads: Vec::new(),
+            base_url: base_url.trim_end_matches('/').to_string(),
+            mergeable_keys: BTreeMap::new(),
             clock,
             next_id: 1,
             commit_counter: 0,
         };
+        if let Some(ci) = &sc.ci
+            && !(0.0..=1.0).contains(&ci.flake)
+        {
+            return Err(inv(format!(
+                "ci: flake must be within 0..=1, got {}",
+                ci.flake
+            )));
+        }
+        if sc.git {
+            st.git = Some(
+                crate::git::GitRepo::create(owner, name, &sc.default_branch).map_err(git_err)?,
+            );
+        }
         // users
         for u in &sc.users {
             if st.user(&u.login).is_some() {
@@ -132,7 +164,8 @@ impl SimState {
         if n == 0 {
             return Err(inv("the default branch needs at least one commit"));
         }
-        let head = st.generate_history(root_from, &sc.default_branch, n);
+        let head =
+            st.generate_history(root_from, &sc.default_branch, &sc.default_branch, n, &[])?;
         st.branches.insert(sc.default_branch.clone(), head);
         for b in &sc.branches {
             if b.name == sc.default_branch {
@@ -148,7 +181,8 @@ impl SimState {
                     b.name, from
                 ))
             })?;
-            let head = st.generate_history(Some(start), &b.name, b.commits.unwrap_or(1));
+            let head =
+                st.generate_history(Some(start), &b.name, &b.name, b.commits.unwrap_or(1), &[])?;
             st.branches.insert(b.name.clone(), head);
         }
         // protections
@@ -169,6 +203,8 @@ impl SimState {
                 ignore_stale_approvals: p.ignore_stale_approvals,
                 enforce_admins: p.enforce_admins,
                 enable_push: p.enable_push,
+                push_whitelist: p.push_whitelist.clone(),
+                push_bypass: p.push_bypass.clone(),
                 merge_whitelist: p.merge_whitelist.clone(),
                 created_at,
                 require_code_owner_reviews: p.require_code_owner_reviews,
@@ -301,6 +337,21 @@ impl SimState {
             }
             st.add_comment(c.pr, &c.user, &c.body);
         }
+        if st.git.is_some() {
+            st.write_all_refs().map_err(git_err)?;
+            st.refresh_mergeable();
+        }
+        st.ci = sc.ci.clone();
+        if sc.ci.as_ref().is_some_and(|c| c.on_setup) {
+            let heads: Vec<(String, String)> = st
+                .branches
+                .iter()
+                .map(|(b, s)| (b.clone(), s.clone()))
+                .collect();
+            for (b, sha) in heads {
+                st.start_ci(&b, &sha);
+            }
+        }
         Ok(st)
     }
 
@@ -335,7 +386,21 @@ impl SimState {
                 let start = self
                     .resolve(&from)
                     .ok_or_else(|| inv(format!("PR {number}: cannot resolve from {from:?}")))?;
-                let head = self.generate_history(Some(start.clone()), &head_ref, p.commits);
+                let extra: Vec<(String, String)> = p
+                    .files
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                if !extra.is_empty() && p.commits == 0 {
+                    return Err(inv(format!("PR {number}: files need at least one commit")));
+                }
+                let head = self.generate_history(
+                    Some(start.clone()),
+                    &head_ref,
+                    &format!("pr-{number}"),
+                    p.commits,
+                    &extra,
+                )?;
                 (self.merge_base(&base_head, &head).unwrap_or(start), head)
             }
         };
@@ -354,6 +419,21 @@ impl SimState {
         }
         if !["open", "closed"].contains(&p.state.as_str()) {
             return Err(inv(format!("PR {number}: state must be open or closed")));
+        }
+        if self.git.is_some() && p.conflict {
+            return Err(inv(format!(
+                "PR {number}: in git mode conflicts come from file contents (PullSpec::file), not `conflict`"
+            )));
+        }
+        if self.git.is_none() && !p.files.is_empty() {
+            return Err(inv(format!(
+                "PR {number}: files need git mode (Scenario::git)"
+            )));
+        }
+        if !p.files.is_empty() && existing.is_some() && p.from.is_none() && !p.behind {
+            return Err(inv(format!(
+                "PR {number}: files need generated commits, but head {head_ref:?} is an existing branch"
+            )));
         }
         let created_at = self.tick();
         let id = self.alloc_id();
@@ -396,9 +476,23 @@ impl SimState {
                 mergeable_state_override: p.mergeable_state.clone(),
             },
         );
+        if p.breaking
+            && let Some(pr) = self.pulls.get(&number)
+        {
+            self.breaking_heads.push(pr.head_sha.clone());
+        }
+        if self.git.is_some() {
+            self.write_pull_ref(number);
+            if p.mergeable.is_some() {
+                self.pin_mergeable(number);
+            } else {
+                self.refresh_mergeable();
+            }
+        }
         if p.merged {
             let actor = self.pull(number).user.clone();
-            self.do_merge(number, "merge", "", "", &actor);
+            self.try_merge(number, "merge", "", "", &actor)
+                .map_err(|e| inv(format!("PR {number}: cannot merge it: {e:?}")))?;
         }
         Ok(())
     }
@@ -419,20 +513,51 @@ impl SimState {
         }
     }
 
-    fn generate_history(&mut self, from: Option<String>, branch: &str, n: usize) -> String {
+    /// `n` commits on top of `from` (none: a new root); returns the head. Git mode: the
+    /// root commit writes `README.md`, commit `i` writes `<prefix>/change-<i>.txt`, and the
+    /// last one also `extra`.
+    fn generate_history(
+        &mut self,
+        from: Option<String>,
+        branch: &str,
+        prefix: &str,
+        n: usize,
+        extra: &[(String, String)],
+    ) -> Result<String, ScenarioError> {
         let mut head = from;
         for i in 0..n {
-            let msg = if head.is_none() {
-                "Initial commit".to_string()
+            let (msg, mut files) = if head.is_none() {
+                (
+                    "Initial commit".to_string(),
+                    vec![(
+                        "README.md".to_string(),
+                        format!("# {}/{}\n", self.owner, self.name),
+                    )],
+                )
             } else {
-                format!("{branch}: change {}", i + 1)
+                let msg = format!("{branch}: change {}", i + 1);
+                let file = (format!("{prefix}/change-{}.txt", i + 1), format!("{msg}\n"));
+                (msg, vec![file])
             };
+            if i + 1 == n {
+                files.extend(extra.iter().cloned());
+            }
             let parents = head.iter().cloned().collect();
-            head = Some(self.new_commit(parents, &msg, "sim"));
+            head = Some(
+                self.commit_files(parents, &msg, "sim", &files)
+                    .map_err(git_err)?,
+            );
         }
         match head {
-            Some(h) => h,
-            None => self.new_commit(Vec::new(), "Initial commit", "sim"),
+            Some(h) => Ok(h),
+            None => {
+                let readme = (
+                    "README.md".to_string(),
+                    format!("# {}/{}\n", self.owner, self.name),
+                );
+                self.commit_files(Vec::new(), "Initial commit", "sim", &[readme])
+                    .map_err(git_err)
+            }
         }
     }
 }

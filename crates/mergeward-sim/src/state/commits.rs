@@ -7,8 +7,26 @@ use super::*;
 use crate::{Dialect, fake_sha};
 
 impl SimState {
-    /// Create a commit with the given parents and message; returns its sha.
+    /// Create a commit with the given parents and message; returns its sha. Git mode: the
+    /// commit writes `sim/commit-<k>.txt` on the first parent's tree (an empty string when
+    /// git fails).
     pub fn new_commit(&mut self, parents: Vec<String>, message: &str, author: &str) -> String {
+        if self.git.is_some() {
+            let file = format!("sim/commit-{}.txt", self.commit_counter + 1);
+            return self
+                .commit_files(parents, message, author, &[(file, format!("{message}\n"))])
+                .unwrap_or_default();
+        }
+        self.fake_commit(parents, message, author)
+    }
+
+    /// A synthetic commit (sha from [`fake_sha`]).
+    pub(crate) fn fake_commit(
+        &mut self,
+        parents: Vec<String>,
+        message: &str,
+        author: &str,
+    ) -> String {
         self.commit_counter += 1;
         let sha = fake_sha(&format!(
             "{}/{}#{}:{}:{}",
@@ -26,6 +44,9 @@ impl SimState {
                 parents,
                 message: message.to_string(),
                 author: author.to_string(),
+                email: String::new(),
+                committer: String::new(),
+                committer_email: String::new(),
                 created,
             },
         );
@@ -42,7 +63,8 @@ impl SimState {
         )
     }
 
-    /// Point a branch at a sha (creates the branch). Also moves open same-repo PRs whose head is this branch.
+    /// Point a branch at a sha (creates the branch). Also moves open same-repo PRs whose
+    /// head is this branch. A push: git refs (git mode) and simulated CI follow.
     pub fn set_branch_head(&mut self, name: &str, sha: &str) {
         self.branches.insert(name.to_string(), sha.to_string());
         for p in self.pulls.values_mut() {
@@ -50,12 +72,20 @@ impl SimState {
                 p.head_sha = sha.to_string();
             }
         }
+        self.after_push(name, sha);
     }
 
-    /// Push one new commit on top of a branch; returns the new head.
+    /// Push one new commit on top of a branch; returns the new head. Git mode: the commit
+    /// writes `<branch>/push-<k>.txt`.
     pub fn push_commit(&mut self, branch: &str) -> Option<String> {
         let head = self.branch_head(branch)?;
-        let sha = self.new_commit(vec![head], &format!("{branch}: pushed"), "sim");
+        let file = (
+            format!("{branch}/push-{}.txt", self.commit_counter + 1),
+            format!("{branch}: pushed\n"),
+        );
+        let sha = self
+            .commit_files(vec![head], &format!("{branch}: pushed"), "sim", &[file])
+            .ok()?;
         self.set_branch_head(branch, &sha);
         Some(sha)
     }

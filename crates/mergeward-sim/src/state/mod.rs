@@ -14,17 +14,30 @@ use super::record::Mutation;
 use super::scenario::*;
 
 mod build;
+mod ci;
 mod commits;
+mod git;
 mod protection;
 mod pulls;
 
-/// A commit in the simulated graph.
+pub use ci::CiRun;
+pub(crate) use git::ManualMergeError;
+pub(crate) use pulls::GitOpError;
+
+/// A commit in the simulated graph (in git mode: a commit of the repository).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Commit {
     pub sha: String,
     pub parents: Vec<String>,
     pub message: String,
+    /// Author name (a login for synthetic commits).
     pub author: String,
+    /// Author email; empty for synthetic commits (the dialect's noreply address is served).
+    pub email: String,
+    /// Committer name and email; empty = the author.
+    pub committer: String,
+    pub committer_email: String,
+    /// Commit (and author) date.
     pub created: DateTime<Utc>,
 }
 
@@ -143,6 +156,10 @@ pub struct BranchProtection {
     pub ignore_stale_approvals: bool,
     pub enforce_admins: bool,
     pub enable_push: bool,
+    /// Gitea push whitelist (`None`: every writer may push when `enable_push`).
+    pub push_whitelist: Option<Vec<String>>,
+    /// GitHub: logins allowed to push to the protected branch.
+    pub push_bypass: Vec<String>,
     /// Gitea `enable_merge_whitelist` + `merge_whitelist_usernames` (`None`: disabled).
     pub merge_whitelist: Option<Vec<String>>,
     pub created_at: DateTime<Utc>,
@@ -250,6 +267,18 @@ pub struct SimState {
     pub code_owners: Vec<String>,
     /// GitHub: `GET /rules/branches/{b}` answers 404 (a server without rulesets).
     pub no_rulesets_api: bool,
+    /// Git mode: the bare repository (shared by clones of the state; removed with the last).
+    pub(crate) git: Option<super::git::GitRepo>,
+    /// Simulated CI (`Scenario::ci`).
+    pub ci: Option<CiSpec>,
+    /// Every simulated CI run started so far, in start order.
+    pub ci_runs: Vec<CiRun>,
+    /// Head commits of the PRs marked `breaking` (CI fails on every commit containing one).
+    pub breaking_heads: Vec<String>,
+    /// The server root (`http://127.0.0.1:PORT`), for the URLs the state writes.
+    pub base_url: String,
+    /// Git mode: the (base head, head) each PR's `mergeable` was computed for.
+    mergeable_keys: BTreeMap<u64, (String, String)>,
     clock: DateTime<Utc>,
     next_id: u64,
     commit_counter: u64,

@@ -55,6 +55,28 @@ impl SimState {
             })
     }
 
+    /// May `login` push to `branch` (a protected branch: only fast-forwards)? `None`: the
+    /// branch is not protected. Gitea: the rule's `enable_push`, and the push whitelist when
+    /// there is one. GitHub: an admin when the rule does not `enforce_admins`, or a login of
+    /// `push_bypass` (rulesets are not consulted for pushes).
+    pub fn may_push_protected(&self, login: &str, branch: &str) -> Option<bool> {
+        let rule = self.protection_for(branch)?;
+        let is = |l: &String| l.eq_ignore_ascii_case(login);
+        Some(match self.dialect {
+            crate::Dialect::Gitea => {
+                rule.enable_push
+                    && rule
+                        .push_whitelist
+                        .as_ref()
+                        .is_none_or(|w| w.iter().any(is))
+            }
+            crate::Dialect::GitHub => {
+                (self.perm(login) >= Permission::Admin && !rule.enforce_admins)
+                    || rule.push_bypass.iter().any(is)
+            }
+        })
+    }
+
     /// Active rulesets targeting a branch.
     pub fn rulesets_for(&self, branch: &str) -> Vec<&Ruleset> {
         self.rulesets

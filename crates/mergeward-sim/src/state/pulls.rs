@@ -5,6 +5,17 @@ use super::*;
 use crate::Dialect;
 use crate::record::Mutation;
 
+/// Why a merge or an update the forge performs failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum GitOpError {
+    /// No such pull request (or its base branch is gone).
+    NoPull,
+    /// Git mode: the merge conflicts.
+    Conflict,
+    /// Git mode: running git failed.
+    Git(String),
+}
+
 impl SimState {
     pub fn try_pull(&self, n: u64) -> Option<&PullRequest> {
         self.pulls.get(&n)
@@ -26,7 +37,8 @@ impl SimState {
         }
     }
 
-    /// Push a new commit (no statuses) on a PR's head; returns the new head sha.
+    /// Push a new commit (no statuses) on a PR's head; returns the new head sha. Git mode:
+    /// the commit writes `pr-<n>/push-<k>.txt`; simulated CI runs on it.
     pub fn push_to_pr(&mut self, n: u64) -> Option<String> {
         let p = self.pulls.get(&n)?;
         let (old, head_ref, fork) = (
@@ -34,16 +46,24 @@ impl SimState {
             p.head_ref.clone(),
             p.head_repo.is_some(),
         );
-        let sha = self.new_commit(vec![old], &format!("{head_ref}: new push"), "sim");
+        let file = (
+            format!("pr-{n}/push-{}.txt", self.commit_counter + 1),
+            format!("{head_ref}: new push\n"),
+        );
+        let sha = self
+            .commit_files(vec![old], &format!("{head_ref}: new push"), "sim", &[file])
+            .ok()?;
         let t = self.now();
         if let Some(p) = self.pulls.get_mut(&n) {
             p.head_sha = sha.clone();
             p.updated_at = t;
         }
         if !fork {
-            self.branches.insert(head_ref, sha.clone());
+            self.branches.insert(head_ref.clone(), sha.clone());
         }
         self.on_head_changed(n, true);
+        self.write_pull_ref(n);
+        self.after_push(&head_ref, &sha);
         Some(sha)
     }
 
@@ -51,7 +71,7 @@ impl SimState {
     /// approvals when protection asks for it, only when the PR's diff changed — a clean merge
     /// of the base keeps them. GitHub dismisses approvals on any new commit when protection
     /// asks for it (and has no stale flag).
-    fn on_head_changed(&mut self, n: u64, diff_changed: bool) {
+    pub(crate) fn on_head_changed(&mut self, n: u64, diff_changed: bool) {
         let Some(p) = self.pulls.get(&n) else { return };
         let head = p.head_sha.clone();
         let dismiss = self
@@ -83,7 +103,8 @@ impl SimState {
         }
     }
 
-    /// Perform a merge (no checks). Returns the new base head.
+    /// Perform a merge (no checks). Returns the new base head (empty when it fails: a
+    /// conflict in git mode, or no such PR).
     pub fn do_merge(
         &mut self,
         n: u64,
@@ -92,9 +113,23 @@ impl SimState {
         message: &str,
         actor: &str,
     ) -> String {
-        let Some(p) = self.pulls.get(&n) else {
-            return String::new();
-        };
+        self.try_merge(n, style, title, message, actor)
+            .unwrap_or_default()
+    }
+
+    /// Perform a merge (no checks): the new base head. Git mode: a real commit whose tree is
+    /// `git merge-tree` of base and head — two parents for `merge` / `rebase-merge`, one (the
+    /// base) for `squash` and `rebase` (one commit, not a replay), and the head itself for
+    /// `fast-forward-only`.
+    pub(crate) fn try_merge(
+        &mut self,
+        n: u64,
+        style: &str,
+        title: &str,
+        message: &str,
+        actor: &str,
+    ) -> Result<String, GitOpError> {
+        let p = self.pulls.get(&n).ok_or(GitOpError::NoPull)?;
         let (head, base_ref, head_ref, ptitle) = (
             p.head_sha.clone(),
             p.base_ref.clone(),
@@ -110,12 +145,31 @@ impl SimState {
         if !message.is_empty() {
             msg = format!("{msg}\n\n{message}");
         }
-        let new_head = match style {
-            "fast-forward-only" => head.clone(),
-            "squash" | "rebase" => self.new_commit(vec![base_head], &msg, actor),
-            _ => self.new_commit(vec![base_head, head.clone()], &msg, actor),
+        let parents = match style {
+            "fast-forward-only" => None,
+            "squash" | "rebase" => Some(vec![base_head.clone()]),
+            _ => Some(vec![base_head.clone(), head.clone()]),
         };
-        self.branches.insert(base_ref, new_head.clone());
+        let new_head = match (parents, self.repo()) {
+            (None, _) => head.clone(),
+            (Some(parents), None) => self.new_commit(parents, &msg, actor),
+            (Some(parents), Some(repo)) => {
+                let tree = repo
+                    .merge_tree(&base_head, &head)
+                    .map_err(|e| GitOpError::Git(e.to_string()))?
+                    .ok_or(GitOpError::Conflict)?;
+                self.commit_tree(&repo, &tree, parents, &msg, actor)
+                    .map_err(|e| GitOpError::Git(e.to_string()))?
+            }
+        };
+        self.branches.insert(base_ref.clone(), new_head.clone());
+        self.mark_merged(n, actor, &new_head);
+        self.after_push(&base_ref, &new_head);
+        Ok(new_head)
+    }
+
+    /// Mark PR `n` merged by `actor` with `merge_sha` (closed, now).
+    pub(crate) fn mark_merged(&mut self, n: u64, actor: &str, merge_sha: &str) {
         let t = self.now();
         if let Some(p) = self.pulls.get_mut(&n) {
             p.merged = true;
@@ -124,33 +178,49 @@ impl SimState {
             p.closed_at = Some(t);
             p.updated_at = t;
             p.merged_by = Some(actor.to_string());
-            p.merge_commit_sha = Some(new_head.clone());
+            p.merge_commit_sha = Some(merge_sha.to_string());
         }
-        new_head
     }
 
-    /// Update the PR head with its base (no checks). Returns the new head.
+    /// Update the PR head with its base (no checks). Returns the new head (`None`: no such
+    /// PR, or a conflict in git mode).
     pub fn do_update(&mut self, n: u64, style: &str) -> Option<String> {
-        let p = self.pulls.get(&n)?;
+        self.try_update(n, style).ok()
+    }
+
+    /// Update the PR head with its base (no checks). `merge`: a commit with parents (head,
+    /// base head); `rebase`: one commit on the base head (not a replay). Git mode: the tree
+    /// is `git merge-tree` of head and base, and a conflict is an error.
+    pub(crate) fn try_update(&mut self, n: u64, style: &str) -> Result<String, GitOpError> {
+        let p = self.pulls.get(&n).ok_or(GitOpError::NoPull)?;
         let (old, base_ref, head_ref, fork) = (
             p.head_sha.clone(),
             p.base_ref.clone(),
             p.head_ref.clone(),
             p.head_repo.is_some(),
         );
-        let base_head = self.branch_head(&base_ref)?;
-        let new = if style == "rebase" {
-            self.new_commit(
+        let base_head = self.branch_head(&base_ref).ok_or(GitOpError::NoPull)?;
+        let (parents, msg) = if style == "rebase" {
+            (
                 vec![base_head.clone()],
-                &format!("{head_ref}: rebased onto {base_ref}"),
-                "sim",
+                format!("{head_ref}: rebased onto {base_ref}"),
             )
         } else {
-            self.new_commit(
-                vec![old, base_head.clone()],
-                &format!("Merge branch '{base_ref}' into {head_ref}"),
-                "sim",
+            (
+                vec![old.clone(), base_head.clone()],
+                format!("Merge branch '{base_ref}' into {head_ref}"),
             )
+        };
+        let new = match self.repo() {
+            None => self.new_commit(parents, &msg, "sim"),
+            Some(repo) => {
+                let tree = repo
+                    .merge_tree(&old, &base_head)
+                    .map_err(|e| GitOpError::Git(e.to_string()))?
+                    .ok_or(GitOpError::Conflict)?;
+                self.commit_tree(&repo, &tree, parents, &msg, "sim")
+                    .map_err(|e| GitOpError::Git(e.to_string()))?
+            }
         };
         let t = self.now();
         if let Some(p) = self.pulls.get_mut(&n) {
@@ -159,12 +229,14 @@ impl SimState {
             p.updated_at = t;
         }
         if !fork {
-            self.branches.insert(head_ref, new.clone());
+            self.branches.insert(head_ref.clone(), new.clone());
         }
         // A merge of the base changes no line of the PR's diff; a rebase is treated as a
         // new diff (the simulator does not compare trees).
         self.on_head_changed(n, style == "rebase");
-        Some(new)
+        self.write_pull_ref(n);
+        self.after_push(&head_ref, &new);
+        Ok(new)
     }
 
     /// Add a review on the PR head (official when the reviewer has write); returns its id.

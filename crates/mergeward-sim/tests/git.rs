@@ -203,9 +203,14 @@ fn pushes(sim: &Sim) -> Vec<Mutation> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_clone_needs_a_token_and_has_the_scenario_content() {
-    let sim = Sim::start(gitea().pr(PullSpec::new(1)).pr(PullSpec::new(2).commits(2)))
-        .await
-        .unwrap();
+    let sim = Sim::start(
+        gitea()
+            .pr(PullSpec::new(1))
+            .pr(PullSpec::new(2).commits(2))
+            .pr(PullSpec::new(3).fork("mallory/widgets").behind()),
+    )
+    .await
+    .unwrap();
     let (main, pr1, pr2) = sim.with_state(|s| {
         (
             s.branch_head("main").unwrap(),
@@ -220,6 +225,21 @@ async fn a_clone_needs_a_token_and_has_the_scenario_content() {
     assert_eq!(c.ok(&["rev-parse", "origin/pr-1"]).await, pr1);
     assert_eq!(c.ok(&["rev-parse", "pull/1/head"]).await, pr1);
     assert_eq!(c.ok(&["rev-parse", "pull/2/head"]).await, pr2);
+    // A fork's head is only under refs/pull; updating it moves that ref, no branch.
+    let fork = sim.with_state(|s| s.pull(3).head_sha.clone());
+    assert_eq!(c.ok(&["rev-parse", "pull/3/head"]).await, fork);
+    let branches = sim.with_state(|s| s.branches.clone());
+    let updated = sim.with_state(|s| s.do_update(3, "merge").unwrap());
+    assert_eq!(sim.with_state(|s| s.branches.clone()), branches);
+    c.ok(&[
+        "fetch",
+        "--quiet",
+        "origin",
+        "+refs/pull/*:refs/remotes/pull/*",
+    ])
+    .await;
+    assert_eq!(c.ok(&["rev-parse", "pull/3/head"]).await, updated);
+    assert_eq!(c.ok(&["rev-parse", "pull/3/head^1"]).await, fork);
     // Real history: three commits on main, each PR commit writes its own file.
     assert_eq!(c.ok(&["rev-list", "--count", "origin/main"]).await, "3");
     assert_eq!(

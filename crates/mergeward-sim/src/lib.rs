@@ -157,6 +157,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 struct Shared {
     dialect: Dialect,
+    /// Git mode (API requests may run git).
+    git: bool,
     base_url: String,
     state: Mutex<SimState>,
     faults: Mutex<FaultSet>,
@@ -202,6 +204,7 @@ impl Sim {
         }
         let shared = Arc::new(Shared {
             dialect: state.dialect,
+            git: state.is_git(),
             base_url,
             state: Mutex::new(state),
             faults: Mutex::new(faults),
@@ -452,6 +455,18 @@ fn apply_post_fault(resp: &mut Resp, action: &FaultAction) {
     }
 }
 
+/// Run `f`, which may run git (git mode), where blocking does not stall the other tasks:
+/// `block_in_place` on a multi-threaded runtime, inline otherwise.
+fn blocking_if<R>(git: bool, f: impl FnOnce() -> R) -> R {
+    let multi = tokio::runtime::Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+    if git && multi {
+        tokio::task::block_in_place(f)
+    } else {
+        f()
+    }
+}
+
 async fn handle(State(sh): State<Arc<Shared>>, req: Request) -> Response {
     if let Some(target) = git::http::route(req.method().as_str(), req.uri().path()) {
         return git::http::serve(sh, target, req).await;
@@ -562,7 +577,7 @@ async fn handle(State(sh): State<Arc<Shared>>, req: Request) -> Response {
             }
             r
         }
-        action => {
+        action => blocking_if(sh.git, || {
             let mut st = lock(&sh.state);
             st.run_due_ci();
             for pr in &fired.move_heads {
@@ -639,7 +654,7 @@ async fn handle(State(sh): State<Arc<Shared>>, req: Request) -> Response {
                 apply_post_fault(&mut r, a);
             }
             r
-        }
+        }),
     };
     rec.status = resp.status;
     lock(&sh.requests).push(rec);

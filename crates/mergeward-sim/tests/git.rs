@@ -951,7 +951,8 @@ async fn the_merge_api_makes_real_merge_commits_and_mergeability_comes_from_git(
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+/// A current-thread runtime: API requests that run git are served inline.
+#[tokio::test]
 async fn the_update_api_merges_the_base_with_git_and_refuses_real_conflicts() {
     for dialect in [Dialect::Gitea, Dialect::GitHub] {
         let (sc, method, path, conflict_status) = match dialect {

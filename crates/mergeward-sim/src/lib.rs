@@ -42,7 +42,10 @@
 //! CI on each new head and, on GitHub only, each open PR whose head the push brought into
 //! its base branch is merged (`merged_by` the pusher, [`Mutation::Merged`] with method
 //! `push`). On Gitea the merge API's `Do: "manually-merged"` with `MergeCommitID` records
-//! such a PR (also without git mode, on the synthetic graph).
+//! such a PR (also without git mode, on the synthetic graph). Git requests are not in
+//! [`Sim::requests`] and faults do not apply to them. Drive `git` against a Sim from a
+//! multi-threaded runtime or `spawn_blocking`: a git process waiting on the server must not
+//! block the thread the server runs on.
 //!
 //! **Simulated CI** ([`Scenario::ci`] with a [`CiSpec`], in either mode) runs on every push
 //! to a branch — git pushes, the merge and update APIs, the state helpers

@@ -1155,3 +1155,81 @@ async fn ci_on_setup_and_helper_pushes() {
         "success"
     );
 }
+
+/// A push without git: a gzip'd receive-pack request that deletes a branch (no pack needed).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gzip_receive_pack_request_is_understood() {
+    let sim = Sim::start(gitea().branch("old", None, 1)).await.unwrap();
+    let old = sim.with_state(|s| s.branch_head("old").unwrap());
+    let line = format!("{old} {ZERO_SHA} refs/heads/old\0report-status delete-refs\n");
+    let plain = format!("{:04x}{line}0000", line.len() + 4);
+    let gz = {
+        let mut c = std::process::Command::new("gzip")
+            .arg("-c")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        c.stdin.take().unwrap().write_all(plain.as_bytes()).unwrap();
+        c.wait_with_output().unwrap().stdout
+    };
+    let host = sim.url().trim_start_matches("http://").to_string();
+    let mut s = tokio::net::TcpStream::connect(&host).await.unwrap();
+    let head = format!(
+        "POST /acme/widgets.git/git-receive-pack HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\
+         Content-Type: application/x-git-receive-pack-request\r\nContent-Encoding: gzip\r\n\
+         {}\r\nContent-Length: {}\r\n\r\n",
+        basic("bot-token"),
+        gz.len()
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    s.write_all(&gz).await.unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).await.unwrap();
+    let raw = String::from_utf8_lossy(&raw);
+    assert!(raw.starts_with("HTTP/1.1 200"), "{raw}");
+    assert!(raw.contains("ok refs/heads/old"), "{raw}");
+    assert_eq!(sim.with_state(|s| s.branch_head("old")), None);
+    assert_eq!(
+        pushes(&sim),
+        vec![Mutation::Pushed {
+            user: "bot".into(),
+            refname: "refs/heads/old".into(),
+            old,
+            new: ZERO_SHA.into(),
+        }]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn github_protection_lets_admins_push_only_without_enforce_admins() {
+    let sim = Sim::start(
+        github()
+            .user("admin", "admin-token", Permission::Admin)
+            .protect(ProtectionSpec::new("main").admins_bypass())
+            .pr(PullSpec::new(1)),
+    )
+    .await
+    .unwrap();
+    let bot = Client::bot();
+    bot.clone(&sim).await;
+    let o = bot
+        .git(&["push", "origin", "pull/1/head:refs/heads/main"])
+        .await;
+    assert!(!o.ok, "a writer without bypass may not push");
+    assert!(
+        o.stderr.contains("bot is not allowed to push"),
+        "{}",
+        o.stderr
+    );
+    let admin = Client::new(Some(basic("admin-token")));
+    admin.clone(&sim).await;
+    admin
+        .ok(&["push", "--quiet", "origin", "pull/1/head:refs/heads/main"])
+        .await;
+    sim.with_state(|s| {
+        assert!(s.pull(1).merged);
+        assert_eq!(s.pull(1).merged_by.as_deref(), Some("admin"));
+    });
+}

@@ -10,6 +10,54 @@
 //! let head = sim.with_state(|s| s.pull(1).head_sha.clone());
 //! # let _ = head; sim.shutdown().await; Ok(()) }
 //! ```
+//!
+//! # Git mode, simulated CI and the logical clock
+//!
+//! **Git mode** ([`Scenario::git`], JSON `"git": true`; off by default, and scenarios
+//! without it keep their synthetic SHAs) puts a real bare repository behind the scenario, in
+//! a temporary directory the [`Sim`] owns and removes when it goes away. Every commit the
+//! scenario declares is a real commit (author and committer `sim <sim@localhost>`, dated by
+//! the logical clock, so a scenario with a fixed `epoch` has the same SHAs on every run):
+//! the root commit writes `README.md`, generated commit `i` of branch `b` writes
+//! `b/change-<i>.txt`, commit `i` of PR `n` writes `pr-<n>/change-<i>.txt` (so PRs do not
+//! conflict), and [`PullSpec::file`] adds files to a PR's head commit (two PRs writing one
+//! path differently conflict; so does a PR writing a path its base changed since the fork).
+//! Each PR also has `refs/pull/<n>/head`. Every SHA in the state is git's, `mergeable` comes
+//! from `git merge-tree --write-tree` (the `conflict` flag is refused in git mode), the merge
+//! API makes a real commit (a merge commit for `merge` / `rebase-merge`, one commit on the
+//! base with the merged tree for `squash` / `rebase`, the head for `fast-forward-only`), and
+//! the update API merges the base into the head branch (409 on Gitea, 422 on GitHub on a real
+//! conflict).
+//!
+//! The repository is served over smart HTTP at `{url}/{owner}/{repo}.git` (the `clone_url`
+//! of both dialects) by `git http-backend`: `Authorization: Basic base64(<user>:<token>)`,
+//! `token <token>` or `Bearer <token>`; otherwise 401 with `WWW-Authenticate: Basic
+//! realm="sim"`. Fetching needs read, pushing write. A protected branch refuses pushes
+//! (`remote: error: protected branch …`, `[remote rejected]`) unless the pusher may push —
+//! Gitea: the rule's `enable_push` and, with [`ProtectionSpec::push_whitelist`], a listed
+//! login; GitHub: an admin when the rule does not `enforce_admins`, or a login of
+//! [`ProtectionSpec::push_bypass`] — and then takes fast-forwards only. Unprotected branches
+//! take any push from a writer. After a push the state follows the repository: branches,
+//! imported commits, PR heads (and `refs/pull/<n>/head`), a [`Mutation::Pushed`] per ref,
+//! CI on each new head and, on GitHub only, each open PR whose head the push brought into
+//! its base branch is merged (`merged_by` the pusher, [`Mutation::Merged`] with method
+//! `push`). On Gitea the merge API's `Do: "manually-merged"` with `MergeCommitID` records
+//! such a PR (also without git mode, on the synthetic graph). Git requests are not in
+//! [`Sim::requests`] and faults do not apply to them. Drive `git` against a Sim from a
+//! multi-threaded runtime or `spawn_blocking`: a git process waiting on the server must not
+//! block the thread the server runs on.
+//!
+//! **Simulated CI** ([`Scenario::ci`] with a [`CiSpec`], in either mode) runs on every push
+//! to a branch — git pushes, the merge and update APIs, the state helpers
+//! ([`SimState::push_to_pr`], [`SimState::push_commit`], [`SimState::set_branch_head`]) —
+//! and, with `on_setup`, on the scenario's branch heads: `pending` at once, the result
+//! (`failure` for a commit containing a [`PullSpec::breaking`] PR's head, else a
+//! deterministic flake draw, else `success`) when the clock reaches the due time.
+//!
+//! **The logical clock** starts at the scenario's `epoch` and moves one second per recorded
+//! event; [`Sim::advance`] (or [`SimState::advance`]) moves it further and posts the CI
+//! results now due, dated at their due time. Due results are also posted before each request
+//! is answered, and never before their time. [`Sim::ci_runs`] lists the runs started.
 
 mod faults;
 mod files;
@@ -112,6 +160,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 struct Shared {
     dialect: Dialect,
+    /// Git mode (API requests may run git).
+    git: bool,
     base_url: String,
     state: Mutex<SimState>,
     faults: Mutex<FaultSet>,
@@ -157,6 +207,7 @@ impl Sim {
         }
         let shared = Arc::new(Shared {
             dialect: state.dialect,
+            git: state.is_git(),
             base_url,
             state: Mutex::new(state),
             faults: Mutex::new(faults),
@@ -407,6 +458,18 @@ fn apply_post_fault(resp: &mut Resp, action: &FaultAction) {
     }
 }
 
+/// Run `f`, which may run git (git mode), where blocking does not stall the other tasks:
+/// `block_in_place` on a multi-threaded runtime, inline otherwise.
+fn blocking_if<R>(git: bool, f: impl FnOnce() -> R) -> R {
+    let multi = tokio::runtime::Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+    if git && multi {
+        tokio::task::block_in_place(f)
+    } else {
+        f()
+    }
+}
+
 async fn handle(State(sh): State<Arc<Shared>>, req: Request) -> Response {
     if let Some(target) = git::http::route(req.method().as_str(), req.uri().path()) {
         return git::http::serve(sh, target, req).await;
@@ -517,7 +580,7 @@ async fn handle(State(sh): State<Arc<Shared>>, req: Request) -> Response {
             }
             r
         }
-        action => {
+        action => blocking_if(sh.git, || {
             let mut st = lock(&sh.state);
             st.run_due_ci();
             for pr in &fired.move_heads {
@@ -594,7 +657,7 @@ async fn handle(State(sh): State<Arc<Shared>>, req: Request) -> Response {
                 apply_post_fault(&mut r, a);
             }
             r
-        }
+        }),
     };
     rec.status = resp.status;
     lock(&sh.requests).push(rec);

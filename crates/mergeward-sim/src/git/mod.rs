@@ -539,19 +539,19 @@ mod tests {
             .write_tree(Some(&root), &[("x/f.txt".into(), "a\n".into())])
             .unwrap();
         let a = repo
-            .commit_tree(&a, &[root.clone()], "a", "sim", when)
+            .commit_tree(&a, std::slice::from_ref(&root), "a", "sim", when)
             .unwrap();
         let b = repo
             .write_tree(Some(&root), &[("x/f.txt".into(), "b\n".into())])
             .unwrap();
         let b = repo
-            .commit_tree(&b, &[root.clone()], "b", "sim", when)
+            .commit_tree(&b, std::slice::from_ref(&root), "b", "sim", when)
             .unwrap();
         let c = repo
             .write_tree(Some(&root), &[("y.txt".into(), "c\n".into())])
             .unwrap();
         let c = repo
-            .commit_tree(&c, &[root.clone()], "c", "sim", when)
+            .commit_tree(&c, std::slice::from_ref(&root), "c", "sim", when)
             .unwrap();
         assert_eq!(repo.merge_tree(&a, &b).unwrap(), None);
         assert!(repo.merge_tree(&a, &c).unwrap().is_some());
@@ -562,12 +562,12 @@ mod tests {
         repo.set_refs(&[("refs/heads/main".into(), a.clone())])
             .unwrap();
         assert_eq!(repo.refs("refs/heads/").unwrap().get("main"), Some(&a));
-        let log = repo.log(&[a.clone()], &[]).unwrap();
+        let log = repo.log(std::slice::from_ref(&a), &[]).unwrap();
         assert_eq!(log.len(), 2);
         assert_eq!(log[0].sha, a);
         assert_eq!(log[0].parents, vec![root.clone()]);
         assert_eq!(log[0].message, "a");
         assert_eq!(log[0].date, when);
-        assert!(repo.log(&[a.clone()], &[root]).unwrap().len() == 1);
+        assert!(repo.log(std::slice::from_ref(&a), &[root]).unwrap().len() == 1);
     }
 }

@@ -140,6 +140,17 @@ impl SimState {
         self.refresh_mergeable();
     }
 
+    /// After a PR's head branch moved to `sha`: as `after_push`, except that a
+    /// fork's branch is not a branch of this repository (only CI and mergeability follow).
+    pub(crate) fn after_head_push(&mut self, head_ref: &str, sha: &str, fork: bool) {
+        if fork {
+            self.start_ci(head_ref, sha);
+            self.refresh_mergeable();
+        } else {
+            self.after_push(head_ref, sha);
+        }
+    }
+
     /// Git mode: recompute `mergeable` (and `conflict`) of every open PR whose base or head
     /// moved since the last computation, from `git merge-tree`.
     pub(crate) fn refresh_mergeable(&mut self) {

@@ -63,7 +63,7 @@ impl SimState {
         }
         self.on_head_changed(n, true);
         self.write_pull_ref(n);
-        self.after_push(&head_ref, &sha);
+        self.after_head_push(&head_ref, &sha, fork);
         Some(sha)
     }
 
@@ -235,7 +235,7 @@ impl SimState {
         // new diff (the simulator does not compare trees).
         self.on_head_changed(n, style == "rebase");
         self.write_pull_ref(n);
-        self.after_push(&head_ref, &new);
+        self.after_head_push(&head_ref, &new, fork);
         Ok(new)
     }
 

@@ -12,7 +12,7 @@ use serde_json::json;
 use super::error::ForgeError;
 use super::types::*;
 use super::wire::{ShaRef, bad};
-use super::{AnyForge, GitHubForge, GiteaForge};
+use super::{AnyForge, Forge, GitHubForge, GiteaForge};
 
 /// One commit as batch mode reads it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,6 +92,19 @@ fn commit_info(dto: OneCommitDto, url: &url::Url) -> Result<CommitInfo, ForgeErr
     })
 }
 
+/// The git URL of `repo` on the GitHub whose API root is `api`.
+pub fn github_clone_url(api: &url::Url, repo: &RepoSlug) -> String {
+    let mut web = api.clone();
+    if web.host_str() == Some("api.github.com") {
+        let _ = web.set_host(Some("github.com"));
+    }
+    let path = web.path().trim_end_matches('/');
+    let root = path.strip_suffix("/api/v3").unwrap_or(path).to_string();
+    web.set_path(&format!("{root}/{}/{}.git", repo.owner, repo.name));
+    web.set_query(None);
+    web.to_string()
+}
+
 fn clone_url_of(dto: CloneDto, url: &url::Url) -> Result<String, ForgeError> {
     dto.clone_url
         .filter(|u| !u.trim().is_empty())
@@ -135,10 +148,15 @@ impl ForgeBatch for GitHubForge {
         self.http().settings().token.clone()
     }
 
+    /// GitHub serves git beside its web pages: `https://github.com/{o}/{r}.git` for
+    /// `api.github.com`, `https://HOST/{o}/{r}.git` for Enterprise Server's
+    /// `https://HOST/api/v3` (no request: the repository route is outside the API subset
+    /// mergeward uses).
     async fn clone_url(&self) -> Result<String, ForgeError> {
-        let url = self.repo_url(&[]);
-        let dto: CloneDto = self.http().get_json(&url).await?;
-        clone_url_of(dto, &url)
+        Ok(github_clone_url(
+            &self.http().settings().api_base,
+            self.repo(),
+        ))
     }
 
     async fn commit(&self, sha: &Sha) -> Result<CommitInfo, ForgeError> {
@@ -201,6 +219,24 @@ mod tests {
         assert_eq!(
             c.committed_at.map(|d| d.to_rfc3339()).as_deref(),
             Some("2026-01-02T03:04:05+00:00")
+        );
+    }
+
+    #[test]
+    fn github_clone_urls_follow_the_web_host() {
+        let repo = RepoSlug::parse("acme/widgets").unwrap();
+        let url = |s: &str| url::Url::parse(s).unwrap();
+        assert_eq!(
+            github_clone_url(&url("https://api.github.com"), &repo),
+            "https://github.com/acme/widgets.git"
+        );
+        assert_eq!(
+            github_clone_url(&url("https://ghe.example.com/api/v3/"), &repo),
+            "https://ghe.example.com/acme/widgets.git"
+        );
+        assert_eq!(
+            github_clone_url(&url("http://127.0.0.1:4000"), &repo),
+            "http://127.0.0.1:4000/acme/widgets.git"
         );
     }
 

@@ -12,6 +12,7 @@ use common::contract::{
     Contract, FORGEJO_11, GITEA_1_22, GITEA_1_26, GITHUB, Route, base_path, params,
 };
 use common::*;
+use mergeward::forge::ForgeBatch;
 use mergeward::forge::commits::ForgeHistory;
 use mergeward::forge::issues::ForgeIssues;
 use mergeward::forge::logs::{ForgeLogs, JobLog};
@@ -237,6 +238,12 @@ async fn exercise(kind: ForgeKind, token: &str) -> Sim {
     };
     // The merge may be refused by protection (no approvals, no CI); the request is what counts.
     let _ = f.merge(PrNumber(1), &head, &req).await;
+    // Batch mode's verbs.
+    assert!(f.clone_url().await.unwrap().ends_with("/acme/widgets.git"));
+    let main = f.branch_head("main").await.unwrap();
+    assert_eq!(f.commit(&main).await.unwrap().sha, main);
+    // Refused (the head is not in main); the request is what counts.
+    let _ = f.mark_merged(PrNumber(2), &main).await;
     sim
 }
 

@@ -124,10 +124,13 @@ fn push_commit(w: &World, token: &str, branch: &str, path: &str, content: &str) 
     std::fs::write(dir.join(path), content).unwrap();
     git(&dir, &["add", "-A"]);
     git(&dir, &["commit", "-q", "-m", &format!("edit {path}")]);
-    git(&dir, &["push", "-q", "origin", &format!("HEAD:refs/heads/{branch}")]);
+    git(
+        &dir,
+        &["push", "-q", "origin", &format!("HEAD:refs/heads/{branch}")],
+    );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_green_batch_lands_exactly_the_tested_commit_and_marks_every_pr_merged() {
     for kind in [ForgeKind::Gitea, ForgeKind::GitHub] {
         let w = world(kind, prs(&[1, 2, 3]), 4).await;
@@ -148,11 +151,11 @@ async fn a_green_batch_lands_exactly_the_tested_commit_and_marks_every_pr_merged
         let r = w.tick().await;
         assert_eq!(
             outcome(&r),
-            &TickOutcome::Landed {
-                prs: vec![1, 2, 3]
-            },
-            "{kind}: {:#?}",
-            r.notes
+            &TickOutcome::Landed { prs: vec![1, 2, 3] },
+            "{kind}: {:#?} {:#?} {:#?}",
+            r.notes,
+            r.batches,
+            r.decisions
         );
         assert_eq!(w.main_head(), tested, "{kind}: main is the tested commit");
         for n in [1, 2, 3] {
@@ -164,11 +167,12 @@ async fn a_green_batch_lands_exactly_the_tested_commit_and_marks_every_pr_merged
                 .mutations()
                 .iter()
                 .filter_map(|m| match m {
-                    Mutation::Merged { pr, method, merge_sha, .. }
-                        if method == "manually-merged" && *merge_sha == tested =>
-                    {
-                        Some(*pr)
-                    }
+                    Mutation::Merged {
+                        pr,
+                        method,
+                        merge_sha,
+                        ..
+                    } if method == "manually-merged" && *merge_sha == tested => Some(*pr),
                     _ => None,
                 })
                 .collect();
@@ -182,7 +186,7 @@ async fn a_green_batch_lands_exactly_the_tested_commit_and_marks_every_pr_merged
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pr_that_conflicts_with_an_earlier_one_is_left_out_and_held_the_rest_goes_on() {
     let w = world(
         ForgeKind::Gitea,
@@ -207,7 +211,7 @@ async fn a_pr_that_conflicts_with_an_earlier_one_is_left_out_and_held_the_rest_g
     w.shutdown().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_red_batch_of_one_holds_its_pr_with_the_failing_context_and_the_next_is_built() {
     let w = world(
         ForgeKind::Gitea,
@@ -240,7 +244,7 @@ async fn a_red_batch_of_one_holds_its_pr_with_the_failing_context_and_the_next_i
     w.shutdown().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_red_batch_is_bisected_to_its_culprit_and_the_innocent_land() {
     let w = world(
         ForgeKind::Gitea,
@@ -256,7 +260,13 @@ async fn a_red_batch_is_bisected_to_its_culprit_and_the_innocent_land() {
     w.tick().await;
     assert_eq!(staging_members(&w), vec![1, 2, 3, 4]);
     let mut ticks = 0;
-    while ticks < 12 && w.sim.with_state(|s| s.pulls.values().any(|p| p.state == "open" && !s.pr_label_names(p.number).contains(&HOLD.to_string()))) {
+    while ticks < 12
+        && w.sim.with_state(|s| {
+            s.pulls.values().any(|p| {
+                p.state == "open" && !s.pr_label_names(p.number).contains(&HOLD.to_string())
+            })
+        })
+    {
         ci_done(&w);
         w.tick().await;
         ticks += 1;
@@ -271,7 +281,7 @@ async fn a_red_batch_is_bisected_to_its_culprit_and_the_innocent_land() {
     w.shutdown().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_base_moving_during_the_test_rebuilds_on_the_new_base() {
     let w = world(ForgeKind::Gitea, prs(&[1, 2]), 4).await;
     w.tick().await;
@@ -283,8 +293,16 @@ async fn the_base_moving_during_the_test_rebuilds_on_the_new_base() {
     let rebuilt = staging_head(&w).unwrap();
     assert_ne!(rebuilt, first, "{r:#?}");
     assert_ne!(w.main_head(), first, "the stale batch did not land");
-    let b = r.batches.iter().find(|b| b.state == "rebuilt").expect("rebuilt");
-    assert!(b.why.iter().any(|w| w.contains("base moved")), "{:?}", b.why);
+    let b = r
+        .batches
+        .iter()
+        .find(|b| b.state == "rebuilt")
+        .expect("rebuilt");
+    assert!(
+        b.why.iter().any(|w| w.contains("base moved")),
+        "{:?}",
+        b.why
+    );
     let (_, base, _) = parse_staging_meta(
         &w.sim
             .with_state(|s| s.commits.get(&rebuilt).map(|c| c.message.clone()))
@@ -299,7 +317,7 @@ async fn the_base_moving_during_the_test_rebuilds_on_the_new_base() {
     w.shutdown().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pr_pushed_during_the_test_is_rebuilt_without_it() {
     let w = world(ForgeKind::Gitea, prs(&[1, 2]), 4).await;
     w.tick().await;
@@ -317,7 +335,7 @@ async fn a_pr_pushed_during_the_test_is_rebuilt_without_it() {
     w.shutdown().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_approval_withdrawn_during_the_test_is_not_landed() {
     let w = world(ForgeKind::Gitea, prs(&[1, 2]), 4).await;
     w.tick().await;
@@ -335,7 +353,7 @@ async fn an_approval_withdrawn_during_the_test_is_not_landed() {
     w.shutdown().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_landing_interrupted_before_the_prs_are_marked_merged_is_finished_next_tick() {
     use mergeward::sim::{Fault, FaultAction};
     let w = world(ForgeKind::Gitea, prs(&[1, 2]), 4).await;
@@ -356,7 +374,11 @@ async fn a_landing_interrupted_before_the_prs_are_marked_merged_is_finished_next
     );
     let r = w.tick().await;
     assert_eq!(w.main_head(), tested, "landed");
-    assert_ne!(r.exit_code().code(), 0, "a PR not marked merged is not a clean tick");
+    assert_ne!(
+        r.exit_code().code(),
+        0,
+        "a PR not marked merged is not a clean tick"
+    );
     w.sim.clear_faults();
     let r = w.tick().await;
     assert!(merged(&w, 1) && merged(&w, 2), "{r:#?}");
@@ -365,7 +387,7 @@ async fn a_landing_interrupted_before_the_prs_are_marked_merged_is_finished_next
     w.shutdown().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lost_ledger_resumes_from_the_staging_commit_trailers() {
     let mut w = world(ForgeKind::Gitea, prs(&[1, 2]), 4).await;
     w.tick().await;
@@ -373,12 +395,16 @@ async fn a_lost_ledger_resumes_from_the_staging_commit_trailers() {
     ci_done(&w);
     w.fresh_ledger().await;
     let r = w.tick().await;
-    assert_eq!(outcome(&r), &TickOutcome::Landed { prs: vec![1, 2] }, "{r:#?}");
+    assert_eq!(
+        outcome(&r),
+        &TickOutcome::Landed { prs: vec![1, 2] },
+        "{r:#?}"
+    );
     assert_eq!(w.main_head(), tested);
     w.shutdown().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dry_run_builds_nothing_and_says_what_it_would_test() {
     let w = world(ForgeKind::Gitea, prs(&[1, 2]), 4).await;
     let r = w.dry_tick().await;
@@ -389,7 +415,7 @@ async fn a_dry_run_builds_nothing_and_says_what_it_would_test() {
     w.shutdown().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bot_refused_the_push_to_the_base_lands_nothing_and_says_so() {
     let mut s = scenario(ForgeKind::Gitea, prs(&[1]));
     for p in &mut s.protections {

@@ -473,7 +473,7 @@ pub fn outcome_line(r: &TickReport, dry_run: bool) -> String {
 }
 
 /// One line per batch the tick saw or moved.
-fn batch_line(b: &crate::queue::report::BatchReport) -> String {
+pub(super) fn batch_line(b: &crate::queue::report::BatchReport) -> String {
     let prs = b
         .members
         .iter()

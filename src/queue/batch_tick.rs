@@ -323,7 +323,10 @@ impl<F: Forge + ForgeBatch + ForgeHistory> Tick<'_, F> {
         let mut bisect: Option<Bisect> = None;
         let mut in_flight: Option<InFlight> = None;
         let mut rebuilds = 0;
-        let mut staging_meta: Option<StagingMeta> = None;
+        let max = self.settings.batch.batch.batch_size();
+        let adaptive = self.settings.batch.batch.adaptive;
+        // The adaptive size: from the batch in flight, else the maximum.
+        let mut size = max;
         if let Some(st) = self.read_staging(report).await? {
             let state = self.batch_state(&st.batch.id).await?;
             let landed = st.batch.staging == base || self.landed_in_ledger(&st.batch).await?;
@@ -359,7 +362,7 @@ impl<F: Forge + ForgeBatch + ForgeHistory> Tick<'_, F> {
                     .await?;
                 }
                 bisect = st.meta.bisect.clone();
-                staging_meta = Some(st.meta.clone());
+                size = st.meta.size.unwrap_or(max).clamp(1, max);
                 in_flight = Some(InFlight {
                     batch: st.batch.clone(),
                     verdict,
@@ -374,7 +377,11 @@ impl<F: Forge + ForgeBatch + ForgeHistory> Tick<'_, F> {
                 in_flight: in_flight.clone(),
                 bisect: bisect.clone(),
             };
-            let step = batch::plan_batch(&bs, &self.settings.batch.batch);
+            let settings = batch::BatchSettings {
+                size: if adaptive { size } else { max },
+                ..self.settings.batch.batch.clone()
+            };
+            let step = batch::plan_batch(&bs, &settings);
             match step {
                 BatchStep::Idle => {
                     if report.batches.is_empty() {
@@ -438,6 +445,7 @@ impl<F: Forge + ForgeBatch + ForgeHistory> Tick<'_, F> {
                             eligible.retain(|m| !f.batch.members.iter().any(|b| b.pr == m.pr));
                             base = f.batch.staging.clone();
                             rebuilds = 0;
+                            size = batch::adapt_size(size, true, max);
                         }
                         Some(why) => {
                             self.abandon(report, &f, contexts, bisect.as_ref(), why)
@@ -527,6 +535,7 @@ impl<F: Forge + ForgeBatch + ForgeHistory> Tick<'_, F> {
                     // The culprit is found: the other suspects go back to the queue.
                     bisect = None;
                     rebuilds = 0;
+                    size = batch::adapt_size(size, false, max);
                     if self.dry_run {
                         return Ok(());
                     }
@@ -582,14 +591,15 @@ impl<F: Forge + ForgeBatch + ForgeHistory> Tick<'_, F> {
                     report.batches.push(r);
                     bisect = Some(b);
                     rebuilds = 0;
+                    size = batch::adapt_size(size, false, max);
                 }
                 BatchStep::Build { members } => {
                     let meta = StagingMeta {
                         id: new_batch_id(chrono::Utc::now(), &members),
                         rebuilds,
                         bisect: bisect.clone(),
+                        size: adaptive.then_some(size),
                     };
-                    let _ = staging_meta.take();
                     self.build(report, snap, decisions, &base, members, meta, contexts)
                         .await?;
                     return Ok(());

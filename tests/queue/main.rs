@@ -11,6 +11,7 @@
 mod common;
 
 mod batch;
+mod batch_property;
 mod batch_sim;
 mod cli;
 mod fail_closed;

@@ -51,7 +51,13 @@ fn case() -> impl Strategy<Value = Case> {
     (2usize..=5)
         .prop_flat_map(|n| {
             (
-                proptest::collection::vec((prop::bool::weighted(0.3), prop::option::weighted(0.3, 0u8..2)), n),
+                proptest::collection::vec(
+                    (
+                        prop::bool::weighted(0.3),
+                        prop::option::weighted(0.3, 0u8..2),
+                    ),
+                    n,
+                ),
                 1usize..=4,
                 any::<bool>(),
                 proptest::collection::vec(event(n), 4..14),
@@ -121,7 +127,8 @@ fn run(c: &Case) -> Result<(), TestCaseError> {
                 Event::Withdraw(k) => {
                     let pr = *k as u64 + 1;
                     if w.sim.with_state(|s| s.pull(pr).state == "open") {
-                        w.sim.with_state(|s| s.add_review(pr, "carol", "REQUEST_CHANGES"));
+                        w.sim
+                            .with_state(|s| s.add_review(pr, "carol", "REQUEST_CHANGES"));
                         know.withdrawn.insert(pr);
                     }
                 }
@@ -149,7 +156,10 @@ fn run(c: &Case) -> Result<(), TestCaseError> {
                         .with_state(|s| s.statuses.iter().map(|x| x.id).max().unwrap_or(0));
                     let _ = w.try_tick(false).await;
                     for m in w.sim.take_mutations() {
-                        let Mutation::Pushed { user, refname, new, .. } = m else {
+                        let Mutation::Pushed {
+                            user, refname, new, ..
+                        } = m
+                        else {
                             continue;
                         };
                         if refname != "refs/heads/main" {
@@ -161,7 +171,9 @@ fn run(c: &Case) -> Result<(), TestCaseError> {
                             let green = s
                                 .statuses
                                 .iter()
-                                .filter(|st| st.id <= watermark && st.sha == new && st.context == CI)
+                                .filter(|st| {
+                                    st.id <= watermark && st.sha == new && st.context == CI
+                                })
                                 .max_by_key(|st| st.id)
                                 .is_some_and(|st| st.state == "success");
                             (msg, green)

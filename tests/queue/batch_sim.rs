@@ -433,3 +433,48 @@ async fn a_bot_refused_the_push_to_the_base_lands_nothing_and_says_so() {
     assert!(!err.contains(TOKEN), "{err}");
     w.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_token_appears_in_no_report_ledger_row_or_commit_of_a_batch() {
+    let w = world(
+        ForgeKind::Gitea,
+        vec![
+            PullSpec::new(1).file("shared.txt", "one\n"),
+            PullSpec::new(2).file("shared.txt", "two\n"),
+            PullSpec::new(3).breaking(),
+            PullSpec::new(4),
+        ],
+        4,
+    )
+    .await;
+    let mut reports = Vec::new();
+    for _ in 0..8 {
+        reports.push(w.tick().await);
+        ci_done(&w);
+    }
+    let json = serde_json::to_string(
+        &reports
+            .iter()
+            .map(|r| (&r.batches, &r.notes, &r.actions, &r.unevaluated))
+            .collect::<Vec<_>>(),
+    )
+    .unwrap();
+    assert!(json.contains("batch"), "the batches were reported");
+    assert!(!json.contains(TOKEN), "the token leaked into a report");
+    w.ledger.close().await;
+    for entry in std::fs::read_dir(w.ledger_dir()).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        assert!(
+            !bytes
+                .windows(TOKEN.len())
+                .any(|win| win == TOKEN.as_bytes()),
+            "the token is in a ledger file"
+        );
+    }
+    let messages: Vec<String> = w
+        .sim
+        .with_state(|s| s.commits.values().map(|c| c.message.clone()).collect());
+    assert!(messages.iter().any(|m| m.contains("Mergeward-Batch")));
+    assert!(messages.iter().all(|m| !m.contains(TOKEN)));
+    w.sim.shutdown().await;
+}

@@ -684,6 +684,7 @@ impl<F: Forge + ForgeBatch + ForgeHistory> Tick<'_, F> {
             staging_branch: self.settings.batch.staging_branch.clone(),
             staging: b.staging.clone(),
             batch_id: b.id.clone(),
+            members: b.members.clone(),
         };
         let git = self.settings.batch.git.clone();
         let ne = land_effect(self.run_id, b, &self.settings.branch);
@@ -705,6 +706,14 @@ impl<F: Forge + ForgeBatch + ForgeHistory> Tick<'_, F> {
                     "the base moved to {} before the landing",
                     now.map_or("nothing (deleted)".into(), |s| s.short(12).to_string())
                 )]));
+            }
+            PushDone::Done(Landed::NotTheBatch { why }) => {
+                let text = format!(
+                    "batch {}: not landed: {why}; the staging branch {} is mergeward's own, and what it holds is landed only when it is exactly the base with the batch's PRs merged",
+                    b.id, self.settings.batch.staging_branch
+                );
+                annotate("error", &text);
+                return Ok(Some(vec![text]));
             }
             PushDone::Done(Landed::StagingMoved { now }) => {
                 return Ok(Some(vec![format!(

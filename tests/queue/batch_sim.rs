@@ -98,6 +98,12 @@ fn outcome(r: &TickReport) -> &TickOutcome {
 /// Pushes a commit writing `path` to `branch` as the user with `token`, over the sim's git
 /// HTTP (the token in a header, as mergeward sends it).
 fn push_commit(w: &World, token: &str, branch: &str, path: &str, content: &str) {
+    push_edit(w, token, branch, path, content, false);
+}
+
+/// [`push_commit`], or with `amend` the branch's head commit amended (same parents, same
+/// message, one more file) and force-pushed.
+fn push_edit(w: &World, token: &str, branch: &str, path: &str, content: &str, amend: bool) {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("c");
     let header = format!("Authorization: token {token}");
@@ -123,11 +129,73 @@ fn push_commit(w: &World, token: &str, branch: &str, path: &str, content: &str) 
     );
     std::fs::write(dir.join(path), content).unwrap();
     git(&dir, &["add", "-A"]);
-    git(&dir, &["commit", "-q", "-m", &format!("edit {path}")]);
-    git(
-        &dir,
-        &["push", "-q", "origin", &format!("HEAD:refs/heads/{branch}")],
+    if amend {
+        git(&dir, &["commit", "-q", "--amend", "--no-edit"]);
+        git(
+            &dir,
+            &[
+                "push",
+                "-q",
+                "-f",
+                "origin",
+                &format!("HEAD:refs/heads/{branch}"),
+            ],
+        );
+    } else {
+        git(&dir, &["commit", "-q", "-m", &format!("edit {path}")]);
+        git(
+            &dir,
+            &["push", "-q", "origin", &format!("HEAD:refs/heads/{branch}")],
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forged_staging_commit_is_never_landed_even_when_its_ci_is_green() {
+    let w = world(ForgeKind::Gitea, prs(&[1, 2]), 4).await;
+    w.tick().await;
+    let base = w.main_head();
+    // A writer amends the staging commit: same trailers, one unreviewed file more.
+    push_edit(&w, "tok-alice", STAGING, "backdoor.txt", "evil\n", true);
+    let forged = staging_head(&w).unwrap();
+    assert_eq!(
+        staging_members(&w),
+        vec![1, 2],
+        "the trailers still claim the batch"
     );
+    ci_done(&w);
+    let r = w.tick().await;
+    assert_eq!(w.main_head(), base, "not landed: {r:#?}");
+    let b = r
+        .batches
+        .iter()
+        .find(|b| b.state == "rebuilt")
+        .expect("rebuilt");
+    assert!(
+        b.why
+            .iter()
+            .any(|w| w.contains("is not the base with #1, #2 merged")),
+        "{:?}",
+        b.why
+    );
+    assert_ne!(
+        staging_head(&w).unwrap(),
+        forged,
+        "a genuine batch replaced it"
+    );
+    ci_done(&w);
+    let r = w.tick().await;
+    assert_eq!(outcome(&r), &TickOutcome::Landed { prs: vec![1, 2] });
+    let main = w.main_head();
+    let dir = w.sim.git_dir().unwrap();
+    let out = Command::new("git")
+        .arg("--git-dir")
+        .arg(&dir)
+        .args(["cat-file", "-e", &format!("{main}:backdoor.txt")])
+        .status()
+        .unwrap();
+    assert!(!out.success(), "the forged file is not on main");
+    w.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -443,7 +443,13 @@ impl<F: Forge + ForgeBatch + ForgeHistory> Tick<'_, F> {
                             };
                             bisect = batch::after_green(&f.batch, bisect.as_ref());
                             eligible.retain(|m| !f.batch.members.iter().any(|b| b.pr == m.pr));
-                            base = f.batch.staging.clone();
+                            // A push lands the staging commit itself; merges through the
+                            // API make commits of their own (same tree, checked).
+                            base = if self.settings.batch.landing == BatchLanding::MergeApi {
+                                self.forge.branch_head(&self.settings.branch).await?
+                            } else {
+                                f.batch.staging.clone()
+                            };
                             rebuilds = 0;
                             size = batch::adapt_size(size, true, max);
                         }

@@ -546,3 +546,52 @@ async fn the_token_appears_in_no_report_ledger_row_or_commit_of_a_batch() {
     assert!(messages.iter().all(|m| !m.contains(TOKEN)));
     w.sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn merge_api_landing_merges_in_batch_order_and_checks_the_tested_tree() {
+    use mergeward::queue::settings::BatchLanding;
+    // The bot may not push to main: it lands through the merge API instead.
+    let mut s = scenario(ForgeKind::Gitea, prs(&[1, 2, 3]));
+    for p in &mut s.protections {
+        p.push_whitelist = Some(vec!["admin".into()]);
+    }
+    let mut w = World::start(ForgeKind::Gitea, s).await;
+    w.settings.mode = QueueMode::Batch;
+    w.settings.batch.landing = BatchLanding::MergeApi;
+    w.tick().await;
+    let tested = staging_head(&w).unwrap();
+    ci_done(&w);
+    let r = w.tick().await;
+    assert_eq!(
+        outcome(&r),
+        &TickOutcome::Landed { prs: vec![1, 2, 3] },
+        "{r:#?}"
+    );
+    let merged_in_order: Vec<u64> = w
+        .sim
+        .mutations()
+        .iter()
+        .filter_map(|m| match m {
+            Mutation::Merged { pr, method, .. } if method == "merge" => Some(*pr),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(merged_in_order, vec![1, 2, 3]);
+    let dir = w.sim.git_dir().unwrap();
+    let tree = |rev: &str| {
+        let out = Command::new("git")
+            .arg("--git-dir")
+            .arg(&dir)
+            .args(["rev-parse", &format!("{rev}^{{tree}}")])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    assert_eq!(
+        tree("refs/heads/main"),
+        tree(&tested),
+        "main holds the tested tree"
+    );
+    assert_eq!(r.exit_code().code(), 0, "{:?}", r.unevaluated);
+    w.shutdown().await;
+}

@@ -595,3 +595,29 @@ async fn merge_api_landing_merges_in_batch_order_and_checks_the_tested_tree() {
     assert_eq!(r.exit_code().code(), 0, "{:?}", r.unevaluated);
     w.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stuck_staging_commit_is_rebuilt_once_then_its_prs_are_held() {
+    let mut w = world(ForgeKind::Gitea, prs(&[1, 2]), 4).await;
+    // CI never finishes (the clock is not advanced); stuck after a second of real time.
+    w.settings.stale_pending = Some(Duration::seconds(1));
+    w.tick().await;
+    let first = staging_head(&w).unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let r = w.tick().await;
+    let rebuilt = staging_head(&w).unwrap();
+    assert_ne!(rebuilt, first, "{r:#?}");
+    let msg = w
+        .sim
+        .with_state(|s| s.commits.get(&rebuilt).map(|c| c.message.clone()))
+        .unwrap();
+    assert!(msg.contains("Mergeward-Rebuilds: 1"), "{msg}");
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let r = w.tick().await;
+    assert!(r.batches.iter().any(|b| b.state == "stuck"), "{r:#?}");
+    for n in [1, 2] {
+        assert!(w.labels(n).contains(&HOLD.to_string()), "#{n} held");
+    }
+    assert!(!merged(&w, 1) && !merged(&w, 2));
+    w.shutdown().await;
+}

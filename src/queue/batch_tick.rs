@@ -17,7 +17,7 @@ use super::batch::{
 use super::messages;
 use super::policy::{self, Action, CandidateState, Decision, QueuePolicy};
 use super::protection::build_policy;
-use super::report::{BatchReport, PrSummary, TickOutcome, TickReport};
+use super::report::{BatchReport, TickOutcome, TickReport};
 use super::settings::BatchLanding;
 use super::snapshot::Snapshot;
 use super::staging::{self, LandRequest, Landed, PR_HEAD_REF, Staged, StagingRequest};
@@ -131,17 +131,7 @@ impl<F: Forge + ForgeBatch + ForgeHistory> Tick<'_, F> {
             report.outcome = TickOutcome::Paused;
             return Ok(report);
         }
-        for pr in &snap.open {
-            report.prs.insert(
-                pr.number.0,
-                PrSummary {
-                    title: pr.title.clone(),
-                    url: pr.url.clone(),
-                },
-            );
-        }
-        report.notes.extend(snap.notes.iter().cloned());
-        report.unevaluated.extend(snap.unreadable.iter().cloned());
+        report.add_listing(&snap);
         report.held = snap.held.clone();
         let (decisions, eligible) = eligible(&snap);
         for c in &snap.candidates {

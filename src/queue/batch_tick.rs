@@ -465,7 +465,7 @@ impl<F: Forge + ForgeBatch + ForgeHistory> Tick<'_, F> {
                         return Ok(());
                     };
                     rebuilds = if matches!(f.verdict, Verdict::Stuck) {
-                        f.batch.rebuilds + 1
+                        f.batch.rebuilds.saturating_add(1)
                     } else {
                         0
                     };

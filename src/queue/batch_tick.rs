@@ -285,7 +285,12 @@ impl<F: Forge + ForgeBatch + ForgeHistory> Tick<'_, F> {
             .explain(&batch_subject(id))
             .await
             .map_err(Error::from)?;
-        Ok(chain.first().map(|d| d.reason_code.as_str().to_string()))
+        // A dry run's decisions say what it would have done, not what happened: a dry run
+        // that "finished" a landing marked nothing.
+        Ok(chain
+            .iter()
+            .find(|d| !d.dry_run)
+            .map(|d| d.reason_code.as_str().to_string()))
     }
 
     /// Whether the ledger holds a committed landing of this batch.

@@ -894,6 +894,19 @@ impl<F: Forge + ForgeBatch + ForgeHistory> Tick<'_, F> {
             if pr.merged {
                 continue;
             }
+            if pr.head_sha != m.head {
+                // Pushed to after the landing: the tested head is in the base, the new
+                // commits are not. Marking it merged would close it without them; it stays
+                // open and is queued again on its new head.
+                report.notes.push(format!(
+                    "#{} landed in batch {} on its head {}, but was pushed to since ({}): not marked merged; the new commits go through the queue again",
+                    m.pr,
+                    b.id,
+                    m.head.short(12),
+                    pr.head_sha.short(12)
+                ));
+                continue;
+            }
             if f.kind() == ForgeKind::GitHub {
                 report.notes.push(format!(
                     "#{} is in {} (batch {}); GitHub marks it merged once it sees the push",

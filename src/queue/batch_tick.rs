@@ -611,9 +611,17 @@ impl<F: Forge + ForgeBatch + ForgeHistory> Tick<'_, F> {
                         bisect: bisect.clone(),
                         size: adaptive.then_some(size),
                     };
-                    self.build(report, snap, decisions, &base, members, meta, contexts)
+                    let left_out = self
+                        .build(report, snap, decisions, &base, members, meta, contexts)
                         .await?;
-                    return Ok(());
+                    if left_out.is_empty() {
+                        return Ok(());
+                    }
+                    // Nothing merged: none of these can be in a staging commit on this base
+                    // this tick (held for a conflict, already in the base, pushed meanwhile).
+                    // Build from the others, or a PR already in the base would stand first
+                    // in every tick's batch and nothing behind it would ever be tested.
+                    eligible.retain(|m| !left_out.contains(&m.pr));
                 }
             }
         }
@@ -989,7 +997,8 @@ impl<F: Forge + ForgeBatch + ForgeHistory> Tick<'_, F> {
         Ok(())
     }
 
-    /// Builds and pushes the next staging commit.
+    /// Builds and pushes the next staging commit. Returns the PRs left out when no member
+    /// merged (nothing pushed), else nothing.
     #[allow(clippy::too_many_arguments)]
     async fn build(
         &self,
@@ -1000,7 +1009,7 @@ impl<F: Forge + ForgeBatch + ForgeHistory> Tick<'_, F> {
         members: Vec<Member>,
         meta: StagingMeta,
         contexts: &[String],
-    ) -> Result<()> {
+    ) -> Result<Vec<u64>> {
         let planned = Batch {
             id: meta.id.clone(),
             base: base.clone(),
@@ -1019,7 +1028,7 @@ impl<F: Forge + ForgeBatch + ForgeHistory> Tick<'_, F> {
             r.staging = None;
             report.batches.push(r);
             report.outcome = TickOutcome::Testing { batch: meta.id };
-            return Ok(());
+            return Ok(Vec::new());
         }
         let remote = self.git_remote().await?;
         let req = StagingRequest {
@@ -1054,7 +1063,7 @@ impl<F: Forge + ForgeBatch + ForgeHistory> Tick<'_, F> {
         let staged = match staged {
             PushDone::Done(s) => s,
             // A build is never replayed: its id is new.
-            PushDone::Replayed => return Ok(()),
+            PushDone::Replayed => return Ok(Vec::new()),
         };
         match staged {
             Staged::Built {
@@ -1131,6 +1140,7 @@ impl<F: Forge + ForgeBatch + ForgeHistory> Tick<'_, F> {
                     .await?;
                 report.batches.push(r);
                 report.outcome = TickOutcome::Held;
+                return Ok(left_out.iter().map(|l| l.member.pr).collect());
             }
             Staged::BaseMoved { now } => {
                 report.notes.push(format!(
@@ -1140,7 +1150,7 @@ impl<F: Forge + ForgeBatch + ForgeHistory> Tick<'_, F> {
                 ));
             }
         }
-        Ok(())
+        Ok(Vec::new())
     }
 
     /// Members left out of a staging commit: conflicts are held, moved heads re-read next

@@ -222,7 +222,9 @@ pub fn after_red(batch: &Batch, current: Option<&Bisect>) -> AfterRed {
     AfterRed::Split {
         bisect: Bisect {
             suspects: batch.members.iter().map(|m| m.pr).collect(),
-            steps: current.map_or(0, |b| b.steps) + 1,
+            // Saturating: the step count comes back from a trailer anyone who can push to
+            // the staging branch may have written.
+            steps: current.map_or(0, |b| b.steps).saturating_add(1),
         },
     }
 }

@@ -275,7 +275,12 @@ impl<F: Forge + ForgeBatch + ForgeHistory> Tick<'_, F> {
             .explain(&batch_subject(id))
             .await
             .map_err(Error::from)?;
-        Ok(chain.first().map(|d| d.reason_code.as_str().to_string()))
+        // A dry run's decisions say what it would have done, not what happened: a dry run
+        // that "finished" a landing marked nothing.
+        Ok(chain
+            .iter()
+            .find(|d| !d.dry_run)
+            .map(|d| d.reason_code.as_str().to_string()))
     }
 
     /// Whether the ledger holds a committed landing of this batch.
@@ -455,7 +460,7 @@ impl<F: Forge + ForgeBatch + ForgeHistory> Tick<'_, F> {
                         return Ok(());
                     };
                     rebuilds = if matches!(f.verdict, Verdict::Stuck) {
-                        f.batch.rebuilds + 1
+                        f.batch.rebuilds.saturating_add(1)
                     } else {
                         0
                     };
@@ -596,9 +601,17 @@ impl<F: Forge + ForgeBatch + ForgeHistory> Tick<'_, F> {
                         bisect: bisect.clone(),
                         size: adaptive.then_some(size),
                     };
-                    self.build(report, snap, decisions, &base, members, meta, contexts)
+                    let left_out = self
+                        .build(report, snap, decisions, &base, members, meta, contexts)
                         .await?;
-                    return Ok(());
+                    if left_out.is_empty() {
+                        return Ok(());
+                    }
+                    // Nothing merged: none of these can be in a staging commit on this base
+                    // this tick (held for a conflict, already in the base, pushed meanwhile).
+                    // Build from the others, or a PR already in the base would stand first
+                    // in every tick's batch and nothing behind it would ever be tested.
+                    eligible.retain(|m| !left_out.contains(&m.pr));
                 }
             }
         }
@@ -879,6 +892,19 @@ impl<F: Forge + ForgeBatch + ForgeHistory> Tick<'_, F> {
             if pr.merged {
                 continue;
             }
+            if pr.head_sha != m.head {
+                // Pushed to after the landing: the tested head is in the base, the new
+                // commits are not. Marking it merged would close it without them; it stays
+                // open and is queued again on its new head.
+                report.notes.push(format!(
+                    "#{} landed in batch {} on its head {}, but was pushed to since ({}): not marked merged; the new commits go through the queue again",
+                    m.pr,
+                    b.id,
+                    m.head.short(12),
+                    pr.head_sha.short(12)
+                ));
+                continue;
+            }
             if f.kind() == ForgeKind::GitHub {
                 report.notes.push(format!(
                     "#{} is in {} (batch {}); GitHub marks it merged once it sees the push",
@@ -961,7 +987,8 @@ impl<F: Forge + ForgeBatch + ForgeHistory> Tick<'_, F> {
         Ok(())
     }
 
-    /// Builds and pushes the next staging commit.
+    /// Builds and pushes the next staging commit. Returns the PRs left out when no member
+    /// merged (nothing pushed), else nothing.
     #[allow(clippy::too_many_arguments)]
     async fn build(
         &self,
@@ -972,7 +999,7 @@ impl<F: Forge + ForgeBatch + ForgeHistory> Tick<'_, F> {
         members: Vec<Member>,
         meta: StagingMeta,
         contexts: &[String],
-    ) -> Result<()> {
+    ) -> Result<Vec<u64>> {
         let planned = Batch {
             id: meta.id.clone(),
             base: base.clone(),
@@ -991,7 +1018,7 @@ impl<F: Forge + ForgeBatch + ForgeHistory> Tick<'_, F> {
             r.staging = None;
             report.batches.push(r);
             report.outcome = TickOutcome::Testing { batch: meta.id };
-            return Ok(());
+            return Ok(Vec::new());
         }
         let remote = self.git_remote().await?;
         let req = StagingRequest {
@@ -1026,7 +1053,7 @@ impl<F: Forge + ForgeBatch + ForgeHistory> Tick<'_, F> {
         let staged = match staged {
             PushDone::Done(s) => s,
             // A build is never replayed: its id is new.
-            PushDone::Replayed => return Ok(()),
+            PushDone::Replayed => return Ok(Vec::new()),
         };
         match staged {
             Staged::Built {
@@ -1103,6 +1130,7 @@ impl<F: Forge + ForgeBatch + ForgeHistory> Tick<'_, F> {
                     .await?;
                 report.batches.push(r);
                 report.outcome = TickOutcome::Held;
+                return Ok(left_out.iter().map(|l| l.member.pr).collect());
             }
             Staged::BaseMoved { now } => {
                 report.notes.push(format!(
@@ -1112,7 +1140,7 @@ impl<F: Forge + ForgeBatch + ForgeHistory> Tick<'_, F> {
                 ));
             }
         }
-        Ok(())
+        Ok(Vec::new())
     }
 
     /// Members left out of a staging commit: conflicts are held, moved heads re-read next

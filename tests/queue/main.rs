@@ -12,6 +12,7 @@ mod common;
 
 mod batch;
 mod batch_property;
+mod batch_review;
 mod batch_sim;
 mod cli;
 mod fail_closed;

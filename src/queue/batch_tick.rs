@@ -283,6 +283,47 @@ impl<F: Forge + ForgeBatch + ForgeHistory> Tick<'_, F> {
             .map(|d| d.reason_code.as_str().to_string()))
     }
 
+    /// Why the staging commit is not this batch as mergeward built it (`None`: it is). The
+    /// ledger's build record names the staging commit; without one (a lost ledger, another
+    /// instance's batch), git checks that it is the base with its PRs merged.
+    async fn not_this_batch(&self, st: &Staging) -> Result<Option<String>> {
+        if self.record {
+            let chain = self
+                .ledger
+                .explain(&batch_subject(&st.batch.id))
+                .await
+                .map_err(Error::from)?;
+            if let Some(built) = chain
+                .iter()
+                .find(|d| !d.dry_run && d.reason_code.as_str() == codes::BUILT)
+                && let Some(sha) = built.evidence.head_sha.as_deref()
+            {
+                return Ok((sha != st.batch.staging.as_str()).then(|| {
+                    format!(
+                        "batch {} was built as {}, but the staging branch holds {}",
+                        st.batch.id,
+                        &sha[..sha.len().min(12)],
+                        st.batch.staging.short(12)
+                    )
+                }));
+            }
+        }
+        let req = LandRequest {
+            remote: self.git_remote().await?,
+            token: self.forge.git_token(),
+            base_branch: self.settings.branch.clone(),
+            batch_base: st.batch.base.clone(),
+            staging_branch: self.settings.batch.staging_branch.clone(),
+            staging: st.batch.staging.clone(),
+            batch_id: st.batch.id.clone(),
+            members: st.batch.members.clone(),
+        };
+        let git = self.settings.batch.git.clone();
+        tokio::task::spawn_blocking(move || staging::check(&git, &req))
+            .await
+            .map_err(|e| Error::Internal(format!("the staging check task failed: {e}")))?
+    }
+
     /// Whether the ledger holds a committed landing of this batch.
     async fn landed_in_ledger(&self, b: &Batch) -> Result<bool> {
         if !self.record {
@@ -341,7 +382,25 @@ impl<F: Forge + ForgeBatch + ForgeHistory> Tick<'_, F> {
                 bisect = None;
             } else if !landed {
                 let verdict = self.verdict(contexts, &st, snap).await?;
-                if matches!(verdict, Verdict::Pending) {
+                // A red or stuck verdict holds or splits PRs: act on it only for a staging
+                // commit that is this batch (anyone who may push can write its branch).
+                let forged = if matches!(verdict, Verdict::Red(_) | Verdict::Stuck) {
+                    self.not_this_batch(&st).await?
+                } else {
+                    None
+                };
+                if let Some(why) = forged {
+                    let text = format!(
+                        "batch {}: its staging commit {} is not acted on: {why}; the next batch replaces it",
+                        st.batch.id,
+                        st.batch.staging.short(12)
+                    );
+                    annotate("error", &text);
+                    report.notes.push(text.clone());
+                    let mut r = self.batch_report(&st.batch, "rebuilt", contexts, &verdict, None);
+                    r.why = vec![text];
+                    report.batches.push(r);
+                } else if matches!(verdict, Verdict::Pending) {
                     self.record_batch(
                         &st.batch,
                         ledger::Action::Wait,
@@ -356,13 +415,15 @@ impl<F: Forge + ForgeBatch + ForgeHistory> Tick<'_, F> {
                     )
                     .await?;
                 }
-                bisect = st.meta.bisect.clone();
-                size = st.meta.size.unwrap_or(max).clamp(1, max);
-                in_flight = Some(InFlight {
-                    batch: st.batch.clone(),
-                    verdict,
-                    land: None,
-                });
+                if report.batches.iter().all(|b| b.id != st.batch.id) {
+                    bisect = st.meta.bisect.clone();
+                    size = st.meta.size.unwrap_or(max).clamp(1, max);
+                    in_flight = Some(InFlight {
+                        batch: st.batch.clone(),
+                        verdict,
+                        land: None,
+                    });
+                }
             }
         }
         for _ in 0..MAX_STEPS {

@@ -49,9 +49,41 @@ pub enum Landed {
     NotTheBatch { why: String },
 }
 
-/// Fast-forwards the base to the tested staging commit, or says why not. Blocking.
-pub fn land(settings: &GitSettings, req: &LandRequest) -> Result<Landed> {
-    let shaped = StagingRequest {
+/// Whether the staging branch still holds `req.staging` and it is exactly the batch (see
+/// [`verify`]): `None` when it is, else why not. Read-only: nothing is pushed. Batch mode
+/// asks before acting on a red or stuck staging commit it has no record of building, so a
+/// commit someone else pushed there cannot get the PRs its trailers name held. Blocking.
+pub fn check(settings: &GitSettings, req: &LandRequest) -> Result<Option<String>> {
+    let shaped = shaped(req);
+    super::check_request(&shaped)?;
+    let w = Workspace::new(
+        "mergeward-check-",
+        &format!("to check batch {}", req.batch_id),
+    )?;
+    let b = w.builder(settings, &shaped)?;
+    let local = "refs/mergeward/staging";
+    b.network(
+        "git fetch",
+        &[
+            "fetch",
+            "-q",
+            "--no-tags",
+            req.remote.as_str(),
+            &format!("+refs/heads/{}:{local}", req.staging_branch),
+        ],
+    )?;
+    if b.local_sha(local)?.as_ref() != Some(&req.staging) {
+        return Ok(Some(format!(
+            "the staging branch no longer holds {}",
+            req.staging.short(12)
+        )));
+    }
+    verify(&b, req)
+}
+
+/// The request's shape as the builder takes it (no members fetched by ref).
+fn shaped(req: &LandRequest) -> StagingRequest {
+    StagingRequest {
         remote: req.remote.clone(),
         token: req.token.clone(),
         base_branch: req.base_branch.clone(),
@@ -61,7 +93,12 @@ pub fn land(settings: &GitSettings, req: &LandRequest) -> Result<Landed> {
         staging_branch: req.staging_branch.clone(),
         batch_id: req.batch_id.clone(),
         extra_trailers: Vec::new(),
-    };
+    }
+}
+
+/// Fast-forwards the base to the tested staging commit, or says why not. Blocking.
+pub fn land(settings: &GitSettings, req: &LandRequest) -> Result<Landed> {
+    let shaped = shaped(req);
     super::check_request(&shaped)?;
     let w = Workspace::new(
         "mergeward-land-",

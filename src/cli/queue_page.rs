@@ -51,6 +51,8 @@ pub struct QueuePage {
     pub recent: Vec<Activity>,
     /// Whether a ledger was there to read history from.
     pub has_history: bool,
+    /// Batch mode: the batch in flight, one line each (empty in serial mode).
+    pub batches: Vec<String>,
 }
 
 /// What the page needs from the ledger: since when each PR's decision stands, and the
@@ -172,8 +174,24 @@ impl QueuePage {
                 .collect(),
             recent: history.recent,
             has_history,
+            batches: report.batches.iter().map(batch_summary).collect(),
         }
     }
+}
+
+/// One line about a batch: its PRs, staging commit and what its CI says.
+fn batch_summary(b: &crate::queue::report::BatchReport) -> String {
+    let prs: Vec<String> = b.members.iter().map(|p| format!("#{p}")).collect();
+    let mut line = format!("batch {} ({}): {}", b.id, b.state, prs.join(", "));
+    if let Some(s) = &b.staging {
+        line.push_str(&format!(
+            " at {} on {}",
+            short_sha(s.as_str()),
+            b.staging_branch
+        ));
+    }
+    line.push_str(&format!(" · CI {}", b.verdict));
+    line
 }
 
 /// A Markdown table cell: one line, pipes escaped.
@@ -212,6 +230,9 @@ pub fn markdown(p: &QueuePage) -> String {
         out.push_str(&format!(" · `{}` at `{}`", cell(&p.branch), short_sha(b)));
     }
     out.push_str("_\n\n");
+    for b in &p.batches {
+        out.push_str(&format!("**In flight:** {}\n\n", cell(b)));
+    }
     if p.queue.is_empty() {
         out.push_str("The queue is empty.\n\n");
     } else {
@@ -313,6 +334,9 @@ pub fn html(p: &QueuePage) -> String {
                 p.meta {
                     (p.generated_at)
                     @if let Some(b) = &p.base_head { " · " (p.branch) " at " code { (short_sha(b)) } }
+                }
+                @for b in &p.batches {
+                    p.batch { strong { "In flight: " } (b) }
                 }
                 @if p.queue.is_empty() {
                     p { "The queue is empty." }

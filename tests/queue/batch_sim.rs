@@ -621,3 +621,23 @@ async fn a_stuck_staging_commit_is_rebuilt_once_then_its_prs_are_held() {
     assert!(!merged(&w, 1) && !merged(&w, 2));
     w.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queue_status_and_the_queue_page_name_the_batch_in_flight() {
+    use mergeward::cli::queue_page::{QueuePage, markdown};
+    let w = world(ForgeKind::Gitea, prs(&[1, 2]), 4).await;
+    w.tick().await;
+    let staging = staging_head(&w).unwrap();
+    let r = w.status().await;
+    let b = r.batches.first().expect("the batch in flight");
+    assert_eq!(b.members, vec![1, 2]);
+    assert_eq!(b.verdict, "pending");
+    assert_eq!(
+        b.staging.as_ref().map(|s| s.as_str()),
+        Some(staging.as_str())
+    );
+    let page = markdown(&QueuePage::build(&r, "acme/widgets", "now", None));
+    assert!(page.contains("**In flight:** batch"), "{page}");
+    assert!(page.contains(&staging[..12]), "{page}");
+    w.shutdown().await;
+}

@@ -55,7 +55,7 @@ use mergeward::cli::queue_cmd::locked_tick;
 use mergeward::forge::{self, AnyForge, ForgeKind, ForgeTarget, HttpSettings, RepoSlug, Secret};
 use mergeward::ledger::{Ledger, NewRun};
 use mergeward::queue::settings::QueueMode;
-use mergeward::queue::tick::{QueueSettings, TickOutcome};
+use mergeward::queue::tick::QueueSettings;
 use mergeward::report::{Progress, RunReport};
 use mergeward::sim::{CiSpec, Mutation, Permission, ProtectionSpec, PullSpec, Scenario, Sim};
 
@@ -351,6 +351,7 @@ async fn run(strategy: Strategy, breaking: &[bool], verbose: bool) -> RunResult 
         let mut new_run = NewRun::new("queue tick", "gitea", REPO, "main");
         new_run.dry_run = false;
         let mut report = RunReport::new("queue tick");
+        let tick_started = Instant::now();
         let res = locked_tick(
             &forge,
             &ledger,
@@ -364,13 +365,12 @@ async fn run(strategy: Strategy, breaking: &[bool], verbose: bool) -> RunResult 
         tick += 1;
         match &res {
             Ok(rep) => {
-                if let TickOutcome::Landed { .. } = rep.outcome {
-                    r.batches_landed += 1;
-                }
+                r.batches_landed += rep.batches.iter().filter(|b| b.state == "landed").count();
                 if verbose {
                     eprintln!(
-                        "  tick {tick} t={:.0}m {} batches={:?}",
+                        "  tick {tick} t={:.0}m {:.0}ms {} batches={:?}",
                         minutes(sim.with_state(|s| s.now()) - t0),
+                        tick_started.elapsed().as_secs_f64() * 1000.0,
                         rep.outcome.word(),
                         rep.batches
                             .iter()
@@ -502,7 +502,11 @@ fn main() {
         .unwrap_or(0);
     let verbose = std::env::var("MERGEWARD_BENCH_VERBOSE").is_ok_and(|v| v == "1");
     let ps: Vec<f64> = env_list("MERGEWARD_BENCH_P")
-        .map(|l| l.iter().map(|p| p.parse().expect("a probability")).collect())
+        .map(|l| {
+            l.iter()
+                .map(|p| p.parse().expect("a probability"))
+                .collect()
+        })
         .unwrap_or_else(|| vec![0.02, 0.05, 0.10, 0.20]);
     let strategies: Vec<Strategy> = env_list("MERGEWARD_BENCH_CONFIGS")
         .map(|l| {
@@ -580,14 +584,20 @@ fn main() {
     }
     println!();
     println!("merges/hour:");
-    let max = chart.iter().map(|(_, v)| *v).fold(0.0_f64, f64::max).max(1e-9);
+    let max = chart
+        .iter()
+        .map(|(_, v)| *v)
+        .fold(0.0_f64, f64::max)
+        .max(1e-9);
     for (label, v) in &chart {
         let bar = "#".repeat(((v / max) * 50.0).round() as usize);
         println!("  {label:<22} {bar} {v:.2}");
     }
     println!();
     if findings.is_empty() {
-        println!("correctness checks: no PR merged twice, every merged head in main, no held or red head in main, no breaking PR merged");
+        println!(
+            "correctness checks: no PR merged twice, every merged head in main, no held or red head in main, no breaking PR merged"
+        );
     } else {
         println!("FINDINGS:");
         for f in &findings {

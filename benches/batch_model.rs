@@ -143,6 +143,7 @@ fn batched(prs: &[Pr], size: usize, adaptive: bool) -> Outcome {
                 })
                 .collect();
             let s = BatchSettings {
+                adaptive: false,
                 size: current,
                 bisect_max_steps: 3,
             };

@@ -147,6 +147,10 @@ pub enum Command {
         /// Stop after this many ticks
         #[arg(long, default_value_t = 40)]
         max_ticks: u32,
+        /// Batch mode (queue.mode = "batch"): the built-in scenario is a git-backed one with
+        /// simulated CI, and each tick is 5 minutes of the simulator's clock
+        #[arg(long)]
+        batch: bool,
     },
     /// Describe commands, options, effects and exit codes (machine-readable)
     Describe,

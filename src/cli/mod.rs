@@ -197,7 +197,18 @@ async fn dispatch(
         Command::Sandbox {
             scenario,
             max_ticks,
-        } => sandbox_cmd::run(&cli.global, scenario.as_deref(), *max_ticks, format, report).await,
+            batch,
+        } => {
+            sandbox_cmd::run(
+                &cli.global,
+                scenario.as_deref(),
+                *max_ticks,
+                *batch,
+                format,
+                report,
+            )
+            .await
+        }
         Command::Config(ConfigCommand::Show) => config_cmd::show(&cli.global, format, report),
         Command::Forge(ForgeCommand::Check { fix }) => {
             forge_cmd::check(&cli.global, format, *fix, report).await

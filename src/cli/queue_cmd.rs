@@ -274,7 +274,7 @@ pub fn report_json(r: &TickReport) -> Value {
             })
         })
         .collect();
-    json!({
+    let mut v = json!({
         "outcome": r.outcome,
         "base_head": r.base_head,
         "required_contexts": r.required_contexts,
@@ -284,7 +284,12 @@ pub fn report_json(r: &TickReport) -> Value {
         "not_evaluated": r.not_evaluated,
         "actions": r.actions,
         "notes": r.notes,
-    })
+    });
+    // Batch mode only (serial output unchanged).
+    if !r.batches.is_empty() {
+        v["batches"] = json!(r.batches);
+    }
+    v
 }
 
 /// What the table shows in the ACTION column for decision `d`: only the PR acted on shows
@@ -473,7 +478,7 @@ pub fn outcome_line(r: &TickReport, dry_run: bool) -> String {
 }
 
 /// One line per batch the tick saw or moved.
-fn batch_line(b: &crate::queue::report::BatchReport) -> String {
+pub(super) fn batch_line(b: &crate::queue::report::BatchReport) -> String {
     let prs = b
         .members
         .iter()

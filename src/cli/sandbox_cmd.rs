@@ -25,6 +25,12 @@ use crate::sim::{Scenario, Sim};
 /// The built-in scenario (`sandbox` and `sim serve` without `--scenario`).
 pub(super) const SHIPPED: &str = include_str!("../../fixtures/sandbox/scenario.json");
 
+/// The built-in scenario of `sandbox --batch`: git-backed, with simulated CI.
+pub(super) const SHIPPED_BATCH: &str = include_str!("../../fixtures/sandbox/batch.json");
+
+/// The simulated time between two ticks in batch mode (a 5-minute cron).
+const BATCH_TICK_MINUTES: i64 = 5;
+
 /// Where an installed binary's user finds the scenario format.
 pub(super) const SCENARIO_FORMAT_HINT: &str = "scenarios are JSON files; the format is described in fixtures/sim/README.md of mergeward's source repository";
 
@@ -95,11 +101,13 @@ pub(super) async fn run(
     global: &GlobalArgs,
     scenario_path: Option<&Path>,
     max_ticks: u32,
+    batch: bool,
     format: Format,
     report: &mut RunReport,
 ) -> Result<ExitCode> {
     let scenario = match scenario_path {
         Some(p) => Scenario::from_file(p),
+        None if batch => Scenario::from_json(SHIPPED_BATCH),
         None => Scenario::from_json(SHIPPED),
     }
     .map_err(|e| {
@@ -119,6 +127,12 @@ pub(super) async fn run(
         crate::sim::ForgeKind::Forgejo => ForgeKind::Forgejo,
         crate::sim::ForgeKind::GitHub => ForgeKind::GitHub,
     };
+    if batch && (!scenario.git || scenario.ci.is_none()) {
+        return Err(Error::usage_hint(
+            "sandbox --batch needs a git-backed scenario with simulated CI",
+            "give a scenario with \"git\": true and a \"ci\" section, or omit --scenario for the built-in one",
+        ));
+    }
     let repo = RepoSlug::parse(&scenario.repo).map_err(Error::usage)?;
     let branch = scenario.default_branch.clone();
     let sim = Sim::start(scenario).await.map_err(|e| Error::Io {
@@ -155,7 +169,10 @@ pub(super) async fn run(
     http.rate_per_second = 10_000;
     http.rate_burst = 10_000;
     let f = forge::connect(&target, http)?;
-    let settings = crate::config::settings::queue_from_defaults(&branch)?;
+    let mut settings = crate::config::settings::queue_from_defaults(&branch)?;
+    if batch {
+        settings.mode = crate::queue::settings::QueueMode::Batch;
+    }
     let required: Vec<String> = sim.with_state(|s| {
         s.protections
             .iter()
@@ -182,18 +199,35 @@ pub(super) async fn run(
             &mut sub,
         )
         .await?;
-        if let TickOutcome::Merged { pr } = r.outcome {
-            merged.push(pr);
+        match &r.outcome {
+            TickOutcome::Merged { pr } => merged.push(*pr),
+            TickOutcome::Landed { prs } => merged.extend(prs.iter().copied()),
+            _ => {}
+        }
+        // A tick can land a batch and build the next: its outcome names the last step.
+        for b in &r.batches {
+            if b.state == "landed" && !matches!(r.outcome, TickOutcome::Landed { .. }) {
+                merged.extend(b.members.iter().copied());
+            }
         }
         report.actions.extend(r.actions.iter().cloned());
         if format == Format::Text {
             outln!("── tick {n}: {} ──", outcome_line(&r, false));
             outln!("{}", report_table(&r).trim_end());
+            for b in &r.batches {
+                outln!("{}", super::queue_cmd::batch_line(b).trim_end());
+            }
         }
         let mut v = report_json(&r);
         v["tick"] = json!(n);
         ticks.push(v);
-        let played = play(&sim, &required);
+        let played = if batch {
+            // The simulator's clock: CI finishes while the cron waits.
+            sim.advance(chrono::Duration::minutes(BATCH_TICK_MINUTES));
+            matches!(r.outcome, TickOutcome::Testing { .. })
+        } else {
+            play(&sim, &required)
+        };
         let quiet = matches!(
             r.outcome,
             TickOutcome::Idle | TickOutcome::Held | TickOutcome::Paused

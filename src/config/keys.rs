@@ -320,6 +320,14 @@ pub const KEYS: &[KeyDef] = &[
         help: "batch mode: the most PRs tested together (1 = test each PR's merge result alone)",
     },
     KeyDef {
+        key: "queue.batch_adaptive",
+        flag: None,
+        envs: &["MERGEWARD_BATCH_ADAPTIVE"],
+        kind: Kind::Bool,
+        default: Some("false"),
+        help: "batch mode: adapt the batch size: halve it after a red batch, grow it by one after a green one, up to queue.batch_size",
+    },
+    KeyDef {
         key: "queue.staging_branch",
         flag: None,
         envs: &["MERGEWARD_STAGING_BRANCH"],

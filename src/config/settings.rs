@@ -154,6 +154,7 @@ fn batch_config(cfg: &Config) -> Result<BatchConfig> {
         batch: BatchSettings {
             size: to_usize(int(cfg, "queue.batch_size")?).max(1),
             bisect_max_steps: to_u32(int(cfg, "queue.bisect_max_steps")?),
+            adaptive: flag(cfg, "queue.batch_adaptive")?,
         },
         staging_branch,
         staging_contexts: list(cfg, "queue.staging_contexts")?,

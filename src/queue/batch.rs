@@ -55,6 +55,9 @@ pub struct BatchSettings {
     pub size: usize,
     /// Splits before falling back to one PR at a time.
     pub bisect_max_steps: u32,
+    /// Adaptive size: halve after a red batch, grow by one after a green one, within
+    /// `1..=size` ([`adapt_size`]).
+    pub adaptive: bool,
 }
 
 impl BatchSettings {
@@ -219,7 +222,9 @@ pub fn after_red(batch: &Batch, current: Option<&Bisect>) -> AfterRed {
     AfterRed::Split {
         bisect: Bisect {
             suspects: batch.members.iter().map(|m| m.pr).collect(),
-            steps: current.map_or(0, |b| b.steps) + 1,
+            // Saturating: the step count comes back from a trailer anyone who can push to
+            // the staging branch may have written.
+            steps: current.map_or(0, |b| b.steps).saturating_add(1),
         },
     }
 }
@@ -261,10 +266,14 @@ pub struct StagingMeta {
     pub id: String,
     pub rebuilds: u32,
     pub bisect: Option<Bisect>,
+    /// The adaptive batch size in force when it was built (adaptive mode only).
+    pub size: Option<usize>,
 }
 
 /// Trailer: rebuilds of a stuck batch.
 pub const TRAILER_REBUILDS: &str = "Mergeward-Rebuilds";
+/// Trailer: the adaptive batch size in force.
+pub const TRAILER_SIZE: &str = "Mergeward-Size";
 /// Trailer: the bisection in progress, `step N: #a #b …` (the suspects, in queue order).
 pub const TRAILER_BISECT: &str = "Mergeward-Bisect";
 
@@ -273,6 +282,9 @@ pub fn meta_trailers(meta: &StagingMeta) -> Vec<(String, String)> {
     let mut t = Vec::new();
     if meta.rebuilds > 0 {
         t.push((TRAILER_REBUILDS.to_string(), meta.rebuilds.to_string()));
+    }
+    if let Some(n) = meta.size {
+        t.push((TRAILER_SIZE.to_string(), n.to_string()));
     }
     if let Some(b) = meta.bisect.as_ref().filter(|b| !b.suspects.is_empty()) {
         let prs: Vec<String> = b.suspects.iter().map(|p| format!("#{p}")).collect();
@@ -332,6 +344,7 @@ pub fn parse_staging_meta(msg: &str) -> Option<(StagingMeta, Sha, Vec<Member>)> 
     let mut members = Vec::new();
     let mut rebuilds = 0;
     let mut bisect = None;
+    let mut size = None;
     for line in msg.lines() {
         let Some((key, value)) = line.split_once(": ") else {
             continue;
@@ -348,6 +361,7 @@ pub fn parse_staging_meta(msg: &str) -> Option<(StagingMeta, Sha, Vec<Member>)> 
                 });
             }
             TRAILER_REBUILDS => rebuilds = value.parse().ok()?,
+            TRAILER_SIZE => size = Some(value.parse().ok().filter(|n: &usize| *n > 0)?),
             TRAILER_BISECT => {
                 let (step, prs) = value.strip_prefix("step ")?.split_once(':')?;
                 let suspects = prs
@@ -371,6 +385,7 @@ pub fn parse_staging_meta(msg: &str) -> Option<(StagingMeta, Sha, Vec<Member>)> 
             id: id?,
             rebuilds,
             bisect,
+            size,
         },
         base?,
         members,

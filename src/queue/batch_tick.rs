@@ -17,7 +17,7 @@ use super::batch::{
 use super::messages;
 use super::policy::{self, Action, CandidateState, Decision, QueuePolicy};
 use super::protection::build_policy;
-use super::report::{BatchReport, PrSummary, TickOutcome, TickReport};
+use super::report::{BatchReport, TickOutcome, TickReport};
 use super::settings::BatchLanding;
 use super::snapshot::Snapshot;
 use super::staging::{self, LandRequest, Landed, PR_HEAD_REF, Staged, StagingRequest};
@@ -131,17 +131,7 @@ impl<F: Forge + ForgeBatch + ForgeHistory> Tick<'_, F> {
             report.outcome = TickOutcome::Paused;
             return Ok(report);
         }
-        for pr in &snap.open {
-            report.prs.insert(
-                pr.number.0,
-                PrSummary {
-                    title: pr.title.clone(),
-                    url: pr.url.clone(),
-                },
-            );
-        }
-        report.notes.extend(snap.notes.iter().cloned());
-        report.unevaluated.extend(snap.unreadable.iter().cloned());
+        report.add_listing(&snap);
         report.held = snap.held.clone();
         let (decisions, eligible) = eligible(&snap);
         for c in &snap.candidates {
@@ -285,7 +275,53 @@ impl<F: Forge + ForgeBatch + ForgeHistory> Tick<'_, F> {
             .explain(&batch_subject(id))
             .await
             .map_err(Error::from)?;
-        Ok(chain.first().map(|d| d.reason_code.as_str().to_string()))
+        // A dry run's decisions say what it would have done, not what happened: a dry run
+        // that "finished" a landing marked nothing.
+        Ok(chain
+            .iter()
+            .find(|d| !d.dry_run)
+            .map(|d| d.reason_code.as_str().to_string()))
+    }
+
+    /// Why the staging commit is not this batch as mergeward built it (`None`: it is). The
+    /// ledger's build record names the staging commit; without one (a lost ledger, another
+    /// instance's batch), git checks that it is the base with its PRs merged.
+    async fn not_this_batch(&self, st: &Staging) -> Result<Option<String>> {
+        if self.record {
+            let chain = self
+                .ledger
+                .explain(&batch_subject(&st.batch.id))
+                .await
+                .map_err(Error::from)?;
+            if let Some(built) = chain
+                .iter()
+                .find(|d| !d.dry_run && d.reason_code.as_str() == codes::BUILT)
+                && let Some(sha) = built.evidence.head_sha.as_deref()
+            {
+                return Ok((sha != st.batch.staging.as_str()).then(|| {
+                    format!(
+                        "batch {} was built as {}, but the staging branch holds {}",
+                        st.batch.id,
+                        &sha[..sha.len().min(12)],
+                        st.batch.staging.short(12)
+                    )
+                }));
+            }
+        }
+        let req = LandRequest {
+            remote: self.git_remote().await?,
+            token: self.forge.git_token(),
+            base_branch: self.settings.branch.clone(),
+            batch_base: st.batch.base.clone(),
+            staging_branch: self.settings.batch.staging_branch.clone(),
+            staging: st.batch.staging.clone(),
+            batch_id: st.batch.id.clone(),
+            members: st.batch.members.clone(),
+        };
+        let git = self.settings.batch.git.clone();
+        tokio::task::spawn_blocking(move || staging::check(&git, &req))
+            .await
+            .map_err(|e| Error::Internal(format!("the staging check task failed: {e}")))?
     }
 
     /// Whether the ledger holds a committed landing of this batch.
@@ -323,7 +359,10 @@ impl<F: Forge + ForgeBatch + ForgeHistory> Tick<'_, F> {
         let mut bisect: Option<Bisect> = None;
         let mut in_flight: Option<InFlight> = None;
         let mut rebuilds = 0;
-        let mut staging_meta: Option<StagingMeta> = None;
+        let max = self.settings.batch.batch.batch_size();
+        let adaptive = self.settings.batch.batch.adaptive;
+        // The adaptive size: from the batch in flight, else the maximum.
+        let mut size = max;
         if let Some(st) = self.read_staging(report).await? {
             let state = self.batch_state(&st.batch.id).await?;
             let landed = st.batch.staging == base || self.landed_in_ledger(&st.batch).await?;
@@ -343,7 +382,25 @@ impl<F: Forge + ForgeBatch + ForgeHistory> Tick<'_, F> {
                 bisect = None;
             } else if !landed {
                 let verdict = self.verdict(contexts, &st, snap).await?;
-                if matches!(verdict, Verdict::Pending) {
+                // A red or stuck verdict holds or splits PRs: act on it only for a staging
+                // commit that is this batch (anyone who may push can write its branch).
+                let forged = if matches!(verdict, Verdict::Red(_) | Verdict::Stuck) {
+                    self.not_this_batch(&st).await?
+                } else {
+                    None
+                };
+                if let Some(why) = forged {
+                    let text = format!(
+                        "batch {}: its staging commit {} is not acted on: {why}; the next batch replaces it",
+                        st.batch.id,
+                        st.batch.staging.short(12)
+                    );
+                    annotate("error", &text);
+                    report.notes.push(text.clone());
+                    let mut r = self.batch_report(&st.batch, "rebuilt", contexts, &verdict, None);
+                    r.why = vec![text];
+                    report.batches.push(r);
+                } else if matches!(verdict, Verdict::Pending) {
                     self.record_batch(
                         &st.batch,
                         ledger::Action::Wait,
@@ -358,13 +415,15 @@ impl<F: Forge + ForgeBatch + ForgeHistory> Tick<'_, F> {
                     )
                     .await?;
                 }
-                bisect = st.meta.bisect.clone();
-                staging_meta = Some(st.meta.clone());
-                in_flight = Some(InFlight {
-                    batch: st.batch.clone(),
-                    verdict,
-                    land: None,
-                });
+                if report.batches.iter().all(|b| b.id != st.batch.id) {
+                    bisect = st.meta.bisect.clone();
+                    size = st.meta.size.unwrap_or(max).clamp(1, max);
+                    in_flight = Some(InFlight {
+                        batch: st.batch.clone(),
+                        verdict,
+                        land: None,
+                    });
+                }
             }
         }
         for _ in 0..MAX_STEPS {
@@ -374,7 +433,11 @@ impl<F: Forge + ForgeBatch + ForgeHistory> Tick<'_, F> {
                 in_flight: in_flight.clone(),
                 bisect: bisect.clone(),
             };
-            let step = batch::plan_batch(&bs, &self.settings.batch.batch);
+            let settings = batch::BatchSettings {
+                size: if adaptive { size } else { max },
+                ..self.settings.batch.batch.clone()
+            };
+            let step = batch::plan_batch(&bs, &settings);
             match step {
                 BatchStep::Idle => {
                     if report.batches.is_empty() {
@@ -436,8 +499,15 @@ impl<F: Forge + ForgeBatch + ForgeHistory> Tick<'_, F> {
                             };
                             bisect = batch::after_green(&f.batch, bisect.as_ref());
                             eligible.retain(|m| !f.batch.members.iter().any(|b| b.pr == m.pr));
-                            base = f.batch.staging.clone();
+                            // A push lands the staging commit itself; merges through the
+                            // API make commits of their own (same tree, checked).
+                            base = if self.settings.batch.landing == BatchLanding::MergeApi {
+                                self.forge.branch_head(&self.settings.branch).await?
+                            } else {
+                                f.batch.staging.clone()
+                            };
                             rebuilds = 0;
+                            size = batch::adapt_size(size, true, max);
                         }
                         Some(why) => {
                             self.abandon(report, &f, contexts, bisect.as_ref(), why)
@@ -451,7 +521,7 @@ impl<F: Forge + ForgeBatch + ForgeHistory> Tick<'_, F> {
                         return Ok(());
                     };
                     rebuilds = if matches!(f.verdict, Verdict::Stuck) {
-                        f.batch.rebuilds + 1
+                        f.batch.rebuilds.saturating_add(1)
                     } else {
                         0
                     };
@@ -527,6 +597,7 @@ impl<F: Forge + ForgeBatch + ForgeHistory> Tick<'_, F> {
                     // The culprit is found: the other suspects go back to the queue.
                     bisect = None;
                     rebuilds = 0;
+                    size = batch::adapt_size(size, false, max);
                     if self.dry_run {
                         return Ok(());
                     }
@@ -582,17 +653,26 @@ impl<F: Forge + ForgeBatch + ForgeHistory> Tick<'_, F> {
                     report.batches.push(r);
                     bisect = Some(b);
                     rebuilds = 0;
+                    size = batch::adapt_size(size, false, max);
                 }
                 BatchStep::Build { members } => {
                     let meta = StagingMeta {
                         id: new_batch_id(chrono::Utc::now(), &members),
                         rebuilds,
                         bisect: bisect.clone(),
+                        size: adaptive.then_some(size),
                     };
-                    let _ = staging_meta.take();
-                    self.build(report, snap, decisions, &base, members, meta, contexts)
+                    let left_out = self
+                        .build(report, snap, decisions, &base, members, meta, contexts)
                         .await?;
-                    return Ok(());
+                    if left_out.is_empty() {
+                        return Ok(());
+                    }
+                    // Nothing merged: none of these can be in a staging commit on this base
+                    // this tick (held for a conflict, already in the base, pushed meanwhile).
+                    // Build from the others, or a PR already in the base would stand first
+                    // in every tick's batch and nothing behind it would ever be tested.
+                    eligible.retain(|m| !left_out.contains(&m.pr));
                 }
             }
         }
@@ -674,6 +754,7 @@ impl<F: Forge + ForgeBatch + ForgeHistory> Tick<'_, F> {
             staging_branch: self.settings.batch.staging_branch.clone(),
             staging: b.staging.clone(),
             batch_id: b.id.clone(),
+            members: b.members.clone(),
         };
         let git = self.settings.batch.git.clone();
         let ne = land_effect(self.run_id, b, &self.settings.branch);
@@ -695,6 +776,14 @@ impl<F: Forge + ForgeBatch + ForgeHistory> Tick<'_, F> {
                     "the base moved to {} before the landing",
                     now.map_or("nothing (deleted)".into(), |s| s.short(12).to_string())
                 )]));
+            }
+            PushDone::Done(Landed::NotTheBatch { why }) => {
+                let text = format!(
+                    "batch {}: not landed: {why}; the staging branch {} is mergeward's own, and what it holds is landed only when it is exactly the base with the batch's PRs merged",
+                    b.id, self.settings.batch.staging_branch
+                );
+                annotate("error", &text);
+                return Ok(Some(vec![text]));
             }
             PushDone::Done(Landed::StagingMoved { now }) => {
                 return Ok(Some(vec![format!(
@@ -864,6 +953,19 @@ impl<F: Forge + ForgeBatch + ForgeHistory> Tick<'_, F> {
             if pr.merged {
                 continue;
             }
+            if pr.head_sha != m.head {
+                // Pushed to after the landing: the tested head is in the base, the new
+                // commits are not. Marking it merged would close it without them; it stays
+                // open and is queued again on its new head.
+                report.notes.push(format!(
+                    "#{} landed in batch {} on its head {}, but was pushed to since ({}): not marked merged; the new commits go through the queue again",
+                    m.pr,
+                    b.id,
+                    m.head.short(12),
+                    pr.head_sha.short(12)
+                ));
+                continue;
+            }
             if f.kind() == ForgeKind::GitHub {
                 report.notes.push(format!(
                     "#{} is in {} (batch {}); GitHub marks it merged once it sees the push",
@@ -946,7 +1048,8 @@ impl<F: Forge + ForgeBatch + ForgeHistory> Tick<'_, F> {
         Ok(())
     }
 
-    /// Builds and pushes the next staging commit.
+    /// Builds and pushes the next staging commit. Returns the PRs left out when no member
+    /// merged (nothing pushed), else nothing.
     #[allow(clippy::too_many_arguments)]
     async fn build(
         &self,
@@ -957,7 +1060,7 @@ impl<F: Forge + ForgeBatch + ForgeHistory> Tick<'_, F> {
         members: Vec<Member>,
         meta: StagingMeta,
         contexts: &[String],
-    ) -> Result<()> {
+    ) -> Result<Vec<u64>> {
         let planned = Batch {
             id: meta.id.clone(),
             base: base.clone(),
@@ -976,7 +1079,7 @@ impl<F: Forge + ForgeBatch + ForgeHistory> Tick<'_, F> {
             r.staging = None;
             report.batches.push(r);
             report.outcome = TickOutcome::Testing { batch: meta.id };
-            return Ok(());
+            return Ok(Vec::new());
         }
         let remote = self.git_remote().await?;
         let req = StagingRequest {
@@ -1011,7 +1114,7 @@ impl<F: Forge + ForgeBatch + ForgeHistory> Tick<'_, F> {
         let staged = match staged {
             PushDone::Done(s) => s,
             // A build is never replayed: its id is new.
-            PushDone::Replayed => return Ok(()),
+            PushDone::Replayed => return Ok(Vec::new()),
         };
         match staged {
             Staged::Built {
@@ -1088,6 +1191,7 @@ impl<F: Forge + ForgeBatch + ForgeHistory> Tick<'_, F> {
                     .await?;
                 report.batches.push(r);
                 report.outcome = TickOutcome::Held;
+                return Ok(left_out.iter().map(|l| l.member.pr).collect());
             }
             Staged::BaseMoved { now } => {
                 report.notes.push(format!(
@@ -1097,7 +1201,7 @@ impl<F: Forge + ForgeBatch + ForgeHistory> Tick<'_, F> {
                 ));
             }
         }
-        Ok(())
+        Ok(Vec::new())
     }
 
     /// Members left out of a staging commit: conflicts are held, moved heads re-read next

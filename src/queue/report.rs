@@ -173,6 +173,22 @@ impl TickReport {
         }
     }
 
+    /// What the reads listed: every open PR's title and link, the notes and the PRs whose
+    /// reads failed.
+    pub fn add_listing(&mut self, snap: &super::snapshot::Snapshot) {
+        for pr in &snap.open {
+            self.prs.insert(
+                pr.number.0,
+                PrSummary {
+                    title: pr.title.clone(),
+                    url: pr.url.clone(),
+                },
+            );
+        }
+        self.notes.extend(snap.notes.iter().cloned());
+        self.unevaluated.extend(snap.unreadable.iter().cloned());
+    }
+
     /// Records a PR that could not be decided.
     pub fn could_not_decide(&mut self, pr: u64, error: String, exit: ExitCode) {
         self.unevaluated.push(Unevaluated { pr, error, exit });

@@ -15,7 +15,7 @@
 pub mod git;
 pub mod land;
 
-pub use land::{LandRequest, Landed, land};
+pub use land::{LandRequest, Landed, check, land};
 
 use std::path::Path;
 

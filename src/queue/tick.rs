@@ -11,7 +11,6 @@ use super::github_rules;
 use super::plan::{self, Flow, TickPlan};
 use super::policy::{Action, CandidateState, Decision};
 use super::protection::build_policy;
-use super::report::PrSummary;
 use super::snapshot::Snapshot;
 use crate::error::Result;
 use crate::forge::Forge;
@@ -100,17 +99,7 @@ impl<F: Forge> Tick<'_, F> {
             report.outcome = TickOutcome::Paused;
             return Ok(());
         }
-        for pr in &snap.open {
-            report.prs.insert(
-                pr.number.0,
-                PrSummary {
-                    title: pr.title.clone(),
-                    url: pr.url.clone(),
-                },
-            );
-        }
-        report.notes.extend(snap.notes.iter().cloned());
-        report.unevaluated.extend(snap.unreadable.iter().cloned());
+        report.add_listing(snap);
         report.not_evaluated.extend(snap.not_read.iter().copied());
         report.approvals = tick_plan.approvals.clone();
         report.held = snap.held.clone();

@@ -248,6 +248,11 @@ impl World {
         self._dir = dir;
     }
 
+    /// The directory holding the ledger's files.
+    pub fn ledger_dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+
     /// A PR's current head SHA.
     pub fn head(&self, n: u64) -> String {
         self.sim.with_state(|s| s.pull(n).head_sha.clone())

@@ -510,25 +510,25 @@ async fn migrate_reports_what_it_applied_on_a_fresh_and_an_old_ledger() {
     let fresh = scratch.ledger();
     let v = json_ok(&run(cwd, migrate_args(&fresh, "json"), &[]).await, 0);
     assert_eq!(v["from_version"], 0, "{v:#}");
-    assert_eq!(v["to_version"], 3);
+    assert_eq!(v["to_version"], 4);
     let applied: Vec<i64> = v["applied"]
         .as_array()
         .unwrap()
         .iter()
         .map(|m| m["version"].as_i64().unwrap())
         .collect();
-    assert_eq!(applied, [1, 2, 3], "{v:#}");
+    assert_eq!(applied, [1, 2, 3, 4], "{v:#}");
     let v = json_ok(&run(cwd, migrate_args(&fresh, "json"), &[]).await, 0);
     assert_eq!(v["applied"], serde_json::json!([]));
     assert_eq!(
         (v["from_version"].as_i64(), v["to_version"].as_i64()),
-        (Some(3), Some(3))
+        (Some(4), Some(4))
     );
     let o = run(cwd, migrate_args(&fresh, "text"), &[]).await;
     assert_eq!(code(&o), Some(0));
     assert_eq!(
         String::from_utf8_lossy(&o.stdout).trim(),
-        "ledger schema is at version 3; nothing to apply"
+        "ledger schema is at version 4; nothing to apply"
     );
 
     // The checked-in v1 ledger (copied: the fixture stays untouched): migrations 2 and 3,
@@ -596,7 +596,7 @@ async fn a_ledger_from_a_newer_version_is_refused_with_the_usage_code() {
             .unwrap();
         sqlx::query(
             "INSERT INTO ledger_schema (version, name, checksum, applied_at)
-             VALUES (4, '0004_from_the_future', 'x', '2099-01-01T00:00:00.000Z')",
+             VALUES (5, '0005_from_the_future', 'x', '2099-01-01T00:00:00.000Z')",
         )
         .execute(&mut conn)
         .await
@@ -622,7 +622,7 @@ async fn a_ledger_from_a_newer_version_is_refused_with_the_usage_code() {
         assert_eq!(v["exit_label"], "usage", "{v}");
         let stderr = String::from_utf8_lossy(&o.stderr);
         assert!(
-            stderr.contains("schema version 4") && stderr.contains("supports versions up to 3"),
+            stderr.contains("schema version 5") && stderr.contains("supports versions up to 4"),
             "{stderr}"
         );
         assert!(stderr.contains("upgrade mergeward"), "{stderr}");

@@ -203,7 +203,7 @@ fn is_ts(s: &str) -> bool {
 async fn fresh_database_is_migrated(db: &TestDb) {
     let l = db.open().await;
     let applied: Vec<i64> = l.applied_on_open().iter().map(|m| m.version).collect();
-    assert_eq!(applied, vec![1, 2, 3]);
+    assert_eq!(applied, vec![1, 2, 3, 4]);
     assert_eq!(l.schema_version().await.unwrap(), SCHEMA_VERSION);
     assert!(l.applied_on_open().iter().all(|m| is_ts(&m.applied_at)));
     assert!(

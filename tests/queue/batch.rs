@@ -25,6 +25,7 @@ fn member(pr: u64) -> Member {
 
 fn settings(size: usize) -> BatchSettings {
     BatchSettings {
+        adaptive: false,
         size,
         bisect_max_steps: 3,
     }

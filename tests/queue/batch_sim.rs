@@ -98,6 +98,12 @@ fn outcome(r: &TickReport) -> &TickOutcome {
 /// Pushes a commit writing `path` to `branch` as the user with `token`, over the sim's git
 /// HTTP (the token in a header, as mergeward sends it).
 fn push_commit(w: &World, token: &str, branch: &str, path: &str, content: &str) {
+    push_edit(w, token, branch, path, content, false);
+}
+
+/// [`push_commit`], or with `amend` the branch's head commit amended (same parents, same
+/// message, one more file) and force-pushed.
+fn push_edit(w: &World, token: &str, branch: &str, path: &str, content: &str, amend: bool) {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("c");
     let header = format!("Authorization: token {token}");
@@ -123,11 +129,73 @@ fn push_commit(w: &World, token: &str, branch: &str, path: &str, content: &str) 
     );
     std::fs::write(dir.join(path), content).unwrap();
     git(&dir, &["add", "-A"]);
-    git(&dir, &["commit", "-q", "-m", &format!("edit {path}")]);
-    git(
-        &dir,
-        &["push", "-q", "origin", &format!("HEAD:refs/heads/{branch}")],
+    if amend {
+        git(&dir, &["commit", "-q", "--amend", "--no-edit"]);
+        git(
+            &dir,
+            &[
+                "push",
+                "-q",
+                "-f",
+                "origin",
+                &format!("HEAD:refs/heads/{branch}"),
+            ],
+        );
+    } else {
+        git(&dir, &["commit", "-q", "-m", &format!("edit {path}")]);
+        git(
+            &dir,
+            &["push", "-q", "origin", &format!("HEAD:refs/heads/{branch}")],
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forged_staging_commit_is_never_landed_even_when_its_ci_is_green() {
+    let w = world(ForgeKind::Gitea, prs(&[1, 2]), 4).await;
+    w.tick().await;
+    let base = w.main_head();
+    // A writer amends the staging commit: same trailers, one unreviewed file more.
+    push_edit(&w, "tok-alice", STAGING, "backdoor.txt", "evil\n", true);
+    let forged = staging_head(&w).unwrap();
+    assert_eq!(
+        staging_members(&w),
+        vec![1, 2],
+        "the trailers still claim the batch"
     );
+    ci_done(&w);
+    let r = w.tick().await;
+    assert_eq!(w.main_head(), base, "not landed: {r:#?}");
+    let b = r
+        .batches
+        .iter()
+        .find(|b| b.state == "rebuilt")
+        .expect("rebuilt");
+    assert!(
+        b.why
+            .iter()
+            .any(|w| w.contains("is not the base with #1, #2 merged")),
+        "{:?}",
+        b.why
+    );
+    assert_ne!(
+        staging_head(&w).unwrap(),
+        forged,
+        "a genuine batch replaced it"
+    );
+    ci_done(&w);
+    let r = w.tick().await;
+    assert_eq!(outcome(&r), &TickOutcome::Landed { prs: vec![1, 2] });
+    let main = w.main_head();
+    let dir = w.sim.git_dir().unwrap();
+    let out = Command::new("git")
+        .arg("--git-dir")
+        .arg(&dir)
+        .args(["cat-file", "-e", &format!("{main}:backdoor.txt")])
+        .status()
+        .unwrap();
+    assert!(!out.success(), "the forged file is not on main");
+    w.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -431,5 +499,125 @@ async fn a_bot_refused_the_push_to_the_base_lands_nothing_and_says_so() {
     assert!(!merged(&w, 1));
     assert!(err.contains("push"), "{err}");
     assert!(!err.contains(TOKEN), "{err}");
+    w.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_token_appears_in_no_report_ledger_row_or_commit_of_a_batch() {
+    let w = world(
+        ForgeKind::Gitea,
+        vec![
+            PullSpec::new(1).file("shared.txt", "one\n"),
+            PullSpec::new(2).file("shared.txt", "two\n"),
+            PullSpec::new(3).breaking(),
+            PullSpec::new(4),
+        ],
+        4,
+    )
+    .await;
+    let mut reports = Vec::new();
+    for _ in 0..8 {
+        reports.push(w.tick().await);
+        ci_done(&w);
+    }
+    let json = serde_json::to_string(
+        &reports
+            .iter()
+            .map(|r| (&r.batches, &r.notes, &r.actions, &r.unevaluated))
+            .collect::<Vec<_>>(),
+    )
+    .unwrap();
+    assert!(json.contains("batch"), "the batches were reported");
+    assert!(!json.contains(TOKEN), "the token leaked into a report");
+    w.ledger.close().await;
+    for entry in std::fs::read_dir(w.ledger_dir()).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        assert!(
+            !bytes
+                .windows(TOKEN.len())
+                .any(|win| win == TOKEN.as_bytes()),
+            "the token is in a ledger file"
+        );
+    }
+    let messages: Vec<String> = w
+        .sim
+        .with_state(|s| s.commits.values().map(|c| c.message.clone()).collect());
+    assert!(messages.iter().any(|m| m.contains("Mergeward-Batch")));
+    assert!(messages.iter().all(|m| !m.contains(TOKEN)));
+    w.sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn merge_api_landing_merges_in_batch_order_and_checks_the_tested_tree() {
+    use mergeward::queue::settings::BatchLanding;
+    // The bot may not push to main: it lands through the merge API instead.
+    let mut s = scenario(ForgeKind::Gitea, prs(&[1, 2, 3]));
+    for p in &mut s.protections {
+        p.push_whitelist = Some(vec!["admin".into()]);
+    }
+    let mut w = World::start(ForgeKind::Gitea, s).await;
+    w.settings.mode = QueueMode::Batch;
+    w.settings.batch.landing = BatchLanding::MergeApi;
+    w.tick().await;
+    let tested = staging_head(&w).unwrap();
+    ci_done(&w);
+    let r = w.tick().await;
+    assert_eq!(
+        outcome(&r),
+        &TickOutcome::Landed { prs: vec![1, 2, 3] },
+        "{r:#?}"
+    );
+    let merged_in_order: Vec<u64> = w
+        .sim
+        .mutations()
+        .iter()
+        .filter_map(|m| match m {
+            Mutation::Merged { pr, method, .. } if method == "merge" => Some(*pr),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(merged_in_order, vec![1, 2, 3]);
+    let dir = w.sim.git_dir().unwrap();
+    let tree = |rev: &str| {
+        let out = Command::new("git")
+            .arg("--git-dir")
+            .arg(&dir)
+            .args(["rev-parse", &format!("{rev}^{{tree}}")])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    assert_eq!(
+        tree("refs/heads/main"),
+        tree(&tested),
+        "main holds the tested tree"
+    );
+    assert_eq!(r.exit_code().code(), 0, "{:?}", r.unevaluated);
+    w.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stuck_staging_commit_is_rebuilt_once_then_its_prs_are_held() {
+    let mut w = world(ForgeKind::Gitea, prs(&[1, 2]), 4).await;
+    // CI never finishes (the clock is not advanced); stuck after a second of real time.
+    w.settings.stale_pending = Some(Duration::seconds(1));
+    w.tick().await;
+    let first = staging_head(&w).unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let r = w.tick().await;
+    let rebuilt = staging_head(&w).unwrap();
+    assert_ne!(rebuilt, first, "{r:#?}");
+    let msg = w
+        .sim
+        .with_state(|s| s.commits.get(&rebuilt).map(|c| c.message.clone()))
+        .unwrap();
+    assert!(msg.contains("Mergeward-Rebuilds: 1"), "{msg}");
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let r = w.tick().await;
+    assert!(r.batches.iter().any(|b| b.state == "stuck"), "{r:#?}");
+    for n in [1, 2] {
+        assert!(w.labels(n).contains(&HOLD.to_string()), "#{n} held");
+    }
+    assert!(!merged(&w, 1) && !merged(&w, 2));
     w.shutdown().await;
 }

@@ -11,6 +11,8 @@
 mod common;
 
 mod batch;
+mod batch_property;
+mod batch_review;
 mod batch_sim;
 mod cli;
 mod fail_closed;

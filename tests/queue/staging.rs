@@ -725,6 +725,9 @@ async fn build_async_runs_on_the_blocking_pool() {
 }
 
 fn land_request(w: &World, base: &Sha, staging: &Sha) -> LandRequest {
+    // The members the staging commit claims, as the tick reads them: from its trailers.
+    let msg = w.remote_git(&["log", "-1", "--format=%B", staging.as_str()]);
+    let (_, _, members) = parse_staging_message(&msg).expect("a staging message");
     LandRequest {
         remote: w.remote(),
         token: Some(Secret::new(TOKEN)),
@@ -733,7 +736,77 @@ fn land_request(w: &World, base: &Sha, staging: &Sha) -> LandRequest {
         staging_branch: "mergeward/staging/main".into(),
         staging: staging.clone(),
         batch_id: "b-42".into(),
+        members,
     }
+}
+
+#[test]
+fn a_staging_commit_that_is_not_the_base_with_its_prs_merged_is_never_landed() {
+    if !have_git() {
+        return;
+    }
+    let w = World::new();
+    let base = w.base();
+    let members = vec![
+        w.pr(1, &base, &[("a.txt", "a\n")]),
+        w.pr(2, &base, &[("b.txt", "b\n")]),
+    ];
+    let staging = built(&w, &base, &members);
+    // Someone with write access amends the staging commit: same parents, same trailers,
+    // one more file. CI may well be green on it; it was never reviewed.
+    w.git(
+        &w.work(),
+        &[
+            "fetch",
+            "-q",
+            &w.remote(),
+            "refs/heads/mergeward/staging/main",
+        ],
+    );
+    w.git(&w.work(), &["checkout", "-q", "--detach", "FETCH_HEAD"]);
+    w.write("backdoor.txt", "evil\n");
+    w.git(&w.work(), &["add", "-A"]);
+    w.git(&w.work(), &["commit", "-q", "--amend", "--no-edit"]);
+    let forged = w.head();
+    w.git(
+        &w.work(),
+        &[
+            "push",
+            "-q",
+            "-f",
+            &w.remote(),
+            "HEAD:refs/heads/mergeward/staging/main",
+        ],
+    );
+    let got = land(&settings(), &land_request(&w, &base, &forged)).unwrap();
+    assert!(
+        matches!(&got, Landed::NotTheBatch { why } if why.contains("is not the base with #1, #2 merged")),
+        "{got:?}"
+    );
+    assert_eq!(w.base(), base, "nothing landed");
+    // Trailers claiming a PR the commit does not contain are refused too.
+    let mut req = land_request(&w, &base, &forged);
+    req.members.push(w.pr(3, &base, &[("c.txt", "c\n")]));
+    let got = land(&settings(), &req).unwrap();
+    assert!(
+        matches!(&got, Landed::NotTheBatch { why } if why.contains("#3")),
+        "{got:?}"
+    );
+    // The genuine commit still lands.
+    w.git(
+        &w.work(),
+        &[
+            "push",
+            "-q",
+            "-f",
+            &w.remote(),
+            &format!("{staging}:refs/heads/mergeward/staging/main"),
+        ],
+    );
+    assert_eq!(
+        land(&settings(), &land_request(&w, &base, &staging)).unwrap(),
+        Landed::Landed
+    );
 }
 
 fn built(w: &World, base: &Sha, members: &[Member]) -> Sha {

@@ -14,6 +14,7 @@ use crate::forge::{Secret, Sha};
 
 use super::git::GitSettings;
 use super::{Builder, PR_HEAD_REF, StagingRequest, Workspace, listed_sha};
+use crate::queue::batch::Member;
 
 /// What to land.
 #[derive(Debug, Clone)]
@@ -28,6 +29,9 @@ pub struct LandRequest {
     pub staging_branch: String,
     pub staging: Sha,
     pub batch_id: String,
+    /// The members the staging commit claims (its trailers), in batch order: landing checks
+    /// that the staging commit is exactly the base with these heads merged.
+    pub members: Vec<Member>,
 }
 
 /// What landing did.
@@ -40,11 +44,46 @@ pub enum Landed {
     /// The staging branch no longer points at the tested commit (`now`): nothing pushed;
     /// what was tested is not what would land, so rebuild.
     StagingMoved { now: Option<Sha> },
+    /// The staging commit is not the base with the members merged in order (someone else
+    /// pushed to the staging branch, or the trailers lie): nothing pushed; rebuild.
+    NotTheBatch { why: String },
 }
 
-/// Fast-forwards the base to the tested staging commit, or says why not. Blocking.
-pub fn land(settings: &GitSettings, req: &LandRequest) -> Result<Landed> {
-    let shaped = StagingRequest {
+/// Whether the staging branch still holds `req.staging` and it is exactly the batch (see
+/// [`verify`]): `None` when it is, else why not. Read-only: nothing is pushed. Batch mode
+/// asks before acting on a red or stuck staging commit it has no record of building, so a
+/// commit someone else pushed there cannot get the PRs its trailers name held. Blocking.
+pub fn check(settings: &GitSettings, req: &LandRequest) -> Result<Option<String>> {
+    let shaped = shaped(req);
+    super::check_request(&shaped)?;
+    let w = Workspace::new(
+        "mergeward-check-",
+        &format!("to check batch {}", req.batch_id),
+    )?;
+    let b = w.builder(settings, &shaped)?;
+    let local = "refs/mergeward/staging";
+    b.network(
+        "git fetch",
+        &[
+            "fetch",
+            "-q",
+            "--no-tags",
+            req.remote.as_str(),
+            &format!("+refs/heads/{}:{local}", req.staging_branch),
+        ],
+    )?;
+    if b.local_sha(local)?.as_ref() != Some(&req.staging) {
+        return Ok(Some(format!(
+            "the staging branch no longer holds {}",
+            req.staging.short(12)
+        )));
+    }
+    verify(&b, req)
+}
+
+/// The request's shape as the builder takes it (no members fetched by ref).
+fn shaped(req: &LandRequest) -> StagingRequest {
+    StagingRequest {
         remote: req.remote.clone(),
         token: req.token.clone(),
         base_branch: req.base_branch.clone(),
@@ -54,7 +93,12 @@ pub fn land(settings: &GitSettings, req: &LandRequest) -> Result<Landed> {
         staging_branch: req.staging_branch.clone(),
         batch_id: req.batch_id.clone(),
         extra_trailers: Vec::new(),
-    };
+    }
+}
+
+/// Fast-forwards the base to the tested staging commit, or says why not. Blocking.
+pub fn land(settings: &GitSettings, req: &LandRequest) -> Result<Landed> {
+    let shaped = shaped(req);
     super::check_request(&shaped)?;
     let w = Workspace::new(
         "mergeward-land-",
@@ -85,6 +129,9 @@ pub fn land(settings: &GitSettings, req: &LandRequest) -> Result<Landed> {
         return Ok(Landed::StagingMoved {
             now: b.local_sha(local)?,
         });
+    }
+    if let Some(why) = verify(&b, req)? {
+        return Ok(Landed::NotTheBatch { why });
     }
     let lease = format!("--force-with-lease={}:{}", b.base_ref(), req.batch_base);
     let refspec = format!("{}:{}", req.staging, b.base_ref());
@@ -125,6 +172,85 @@ pub fn land(settings: &GitSettings, req: &LandRequest) -> Result<Landed> {
             req.base_branch
         )),
     })
+}
+
+/// Whether the fetched staging commit is exactly the batch's base with its members merged
+/// in order: the base and every member's head are in its history, and replaying the merges
+/// (`git merge-tree --write-tree`, the merge `git merge` makes) gives its tree. `Some(why)`
+/// when it is not. Only the staging commit's own history is used: nothing else is fetched.
+fn verify(b: &Builder<'_>, req: &LandRequest) -> Result<Option<String>> {
+    if req.members.is_empty() {
+        return Ok(Some("the staging commit names no PR".into()));
+    }
+    let staging = req.staging.as_str();
+    let mut claimed = vec![(
+        format!("the base {}", req.batch_base.short(12)),
+        &req.batch_base,
+    )];
+    for m in &req.members {
+        claimed.push((format!("#{}'s head {}", m.pr, m.head.short(12)), &m.head));
+    }
+    for (what, sha) in &claimed {
+        let inside = b
+            .run(&["merge-base", "--is-ancestor", sha.as_str(), staging])?
+            .success();
+        if !inside {
+            return Ok(Some(format!(
+                "{what} is not in the history of the staging commit {}",
+                req.staging.short(12)
+            )));
+        }
+    }
+    let mut cur = req.batch_base.to_string();
+    for m in &req.members {
+        let out = b.run(&[
+            "merge-tree",
+            "--write-tree",
+            "--no-messages",
+            cur.as_str(),
+            m.head.as_str(),
+        ])?;
+        let tree = out.stdout.lines().next().unwrap_or("").trim().to_string();
+        if !out.success() || tree.is_empty() {
+            return Ok(Some(format!(
+                "#{} does not merge cleanly onto the base and the PRs before it, yet the staging commit claims it",
+                m.pr
+            )));
+        }
+        let msg = format!("replay #{}", m.pr);
+        let commit = b.local(&[
+            "commit-tree",
+            tree.as_str(),
+            "-p",
+            cur.as_str(),
+            "-p",
+            m.head.as_str(),
+            "-m",
+            msg.as_str(),
+        ])?;
+        cur = commit.stdout.trim().to_string();
+    }
+    let tree_of = |rev: &str| -> Result<String> {
+        Ok(b.local(&["rev-parse", &format!("{rev}^{{tree}}")])?
+            .stdout
+            .trim()
+            .to_string())
+    };
+    let (expected, actual) = (tree_of(&cur)?, tree_of(staging)?);
+    if expected != actual {
+        return Ok(Some(format!(
+            "the staging commit {}'s content (tree {}) is not the base with {} merged (tree {})",
+            req.staging.short(12),
+            &actual[..actual.len().min(12)],
+            req.members
+                .iter()
+                .map(|m| format!("#{}", m.pr))
+                .collect::<Vec<_>>()
+                .join(", "),
+            &expected[..expected.len().min(12)],
+        )));
+    }
+    Ok(None)
 }
 
 /// The remote's base head and staging head now (`None`: no such branch).

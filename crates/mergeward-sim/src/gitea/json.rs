@@ -132,7 +132,7 @@ impl G<'_> {
             "commit": {
                 "url": format!("{}/git/commits/{sha}", self.api()), "author": who, "committer": committer,
                 "message": c.message,
-                "tree": {"url": format!("{}/git/trees/{sha}", self.api()), "sha": crate::fake_sha(&format!("tree:{sha}")), "created": date},
+                "tree": {"url": format!("{}/git/trees/{sha}", self.api()), "sha": self.st.tree_of(sha), "created": date},
                 "verification": {"verified": false, "reason": "gpg.error.not_signed_commit", "signature": "", "signer": null, "payload": ""},
             },
             "author": null, "committer": null, "parents": parents,

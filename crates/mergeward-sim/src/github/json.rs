@@ -166,7 +166,7 @@ impl H<'_> {
             "html_url": format!("{}/commit/{sha}", self.html()), "comments_url": format!("{}/commits/{sha}/comments", self.api()),
             "commit": {"url": format!("{}/git/commits/{sha}", self.api()), "author": who, "committer": committer,
                        "message": c.message, "comment_count": 0,
-                       "tree": {"sha": crate::fake_sha(&format!("tree:{sha}")), "url": format!("{}/git/trees/{sha}", self.api())},
+                       "tree": {"sha": self.st.tree_of(sha), "url": format!("{}/git/trees/{sha}", self.api())},
                        "verification": {"verified": false, "reason": "unsigned", "signature": null, "payload": null, "verified_at": null}},
             "author": null, "committer": null, "parents": parents,
         })

@@ -34,6 +34,17 @@ impl SimState {
         self.git.clone()
     }
 
+    /// A commit's tree: git mode the real one (`<sha>^{tree}`), else a synthetic SHA.
+    pub fn tree_of(&self, sha: &str) -> String {
+        self.git
+            .as_ref()
+            .and_then(|r| {
+                r.ok(&["rev-parse", &format!("{sha}^{{tree}}")], None, &[])
+                    .ok()
+            })
+            .unwrap_or_else(|| crate::fake_sha(&format!("tree:{sha}")))
+    }
+
     /// Git mode: create a commit whose tree is the first parent's with `files` written,
     /// recorded in `commits`. Other modes: a synthetic commit (`files` unused).
     pub(crate) fn commit_files(

@@ -39,8 +39,8 @@
 //!     cargo bench --locked --bench batch_sim
 //!
 //! Environment: `MERGEWARD_BENCH_PRS` (default 200), `MERGEWARD_BENCH_P` (comma list,
-//! default `0.02,0.05,0.10,0.20`), `MERGEWARD_BENCH_CONFIGS` (comma list of `serial`, `b1`,
-//! `b4`, `b8`; default all), `MERGEWARD_BENCH_SEED` (default 0), `MERGEWARD_BENCH_VERBOSE=1`
+//! default `0.02,0.05,0.10,0.20`), `MERGEWARD_BENCH_CONFIGS` (comma list of `serial`, `bN`
+//! (batch size N), `aN` (adaptive, at most N); default `serial,b1,b4,b8,a8`), `MERGEWARD_BENCH_SEED` (default 0), `MERGEWARD_BENCH_VERBOSE=1`
 //! (a line per tick on stderr).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)] // a test or bench that panics has failed; helpers are shared between modules
@@ -93,6 +93,9 @@ fn breaking_set(n: usize, p: f64, seed: u64) -> Vec<bool> {
 enum Strategy {
     Serial,
     Batch(usize),
+    /// `queue.batch_adaptive` with this maximum: halve after a red batch, grow by one after
+    /// a green one.
+    Adaptive(usize),
 }
 
 impl Strategy {
@@ -100,11 +103,13 @@ impl Strategy {
         match self {
             Strategy::Serial => "serial".into(),
             Strategy::Batch(b) => format!("batch b={b}"),
+            Strategy::Adaptive(b) => format!("adaptive ≤{b}"),
         }
     }
     fn parse(s: &str) -> Option<Strategy> {
         match s.trim() {
             "serial" => Some(Strategy::Serial),
+            other if other.starts_with('a') => other[1..].parse().ok().map(Strategy::Adaptive),
             other => other
                 .strip_prefix('b')
                 .and_then(|n| n.parse().ok())
@@ -177,6 +182,12 @@ fn settings(strategy: Strategy) -> QueueSettings {
         Strategy::Batch(b) => {
             s.mode = QueueMode::Batch;
             s.batch.batch.size = b;
+            s.batch.batch.adaptive = false;
+        }
+        Strategy::Adaptive(b) => {
+            s.mode = QueueMode::Batch;
+            s.batch.batch.size = b;
+            s.batch.batch.adaptive = true;
         }
     }
     s
@@ -511,7 +522,7 @@ fn main() {
     let strategies: Vec<Strategy> = env_list("MERGEWARD_BENCH_CONFIGS")
         .map(|l| {
             l.iter()
-                .map(|s| Strategy::parse(s).expect("serial, b1, b4, b8, …"))
+                .map(|s| Strategy::parse(s).expect("serial, b1, b4, b8, a8, …"))
                 .collect()
         })
         .unwrap_or_else(|| {
@@ -520,6 +531,7 @@ fn main() {
                 Strategy::Batch(1),
                 Strategy::Batch(4),
                 Strategy::Batch(8),
+                Strategy::Adaptive(8),
             ]
         });
     // The simulator serves git http-backend and mergeward runs git: a multi-threaded

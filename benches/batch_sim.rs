@@ -32,7 +32,8 @@
 //! PR (reported separately: the re-run a real forge makes on the base after each merge or
 //! landing push, of a tree the queue already tested), median and 95th-percentile time from
 //! eligible (arrival: approved and green) to merged, and held PRs. Plus correctness checks:
-//! no PR merged twice, every merged PR's head in `main`, no held PR's head in `main`.
+//! no PR merged twice, every merged PR's head in `main`, no held PR's head in `main`, no
+//! breaking PR merged and no innocent one held or left red (CI has no flakes here).
 //!
 //!   cargo bench --locked --bench batch_sim
 //!   MERGEWARD_BENCH_PRS=40 MERGEWARD_BENCH_P=0.05 MERGEWARD_BENCH_CONFIGS=serial,b4 \
@@ -485,8 +486,12 @@ async fn run(strategy: Strategy, breaking: &[bool], verbose: bool) -> RunResult 
                 .push(format!("#{n} {f:?}, yet its head is in main")),
             _ => {}
         }
-        if f == Fate::Merged && breaking[n as usize - 1] {
-            r.findings.push(format!("#{n} is breaking, yet merged"));
+        match (f, breaking[n as usize - 1]) {
+            (Fate::Merged, true) => r.findings.push(format!("#{n} is breaking, yet merged")),
+            (Fate::Held | Fate::Red, false) => r.findings.push(format!(
+                "#{n} is innocent, yet {f:?} (CI has no flakes here)"
+            )),
+            _ => {}
         }
     }
     ledger.close().await;

@@ -641,3 +641,35 @@ async fn queue_status_and_the_queue_page_name_the_batch_in_flight() {
     assert!(page.contains(&staging[..12]), "{page}");
     w.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tick_that_dies_between_the_staging_push_and_the_landing_is_resumed() {
+    use mergeward::sim::{Fault, FaultAction};
+    let w = world(ForgeKind::Gitea, prs(&[1, 2]), 4).await;
+    let base = w.main_head();
+    w.tick().await;
+    let tested = staging_head(&w).unwrap();
+    ci_done(&w);
+    // The next tick dies reading the batch in flight (the forge fails, as a crash would
+    // stop it): nothing lands, and the tick says it could not finish.
+    w.sim.inject(Fault::new(
+        "/repos/{owner}/{repo}/git/commits/{sha}",
+        FaultAction::Status {
+            code: 500,
+            body: None,
+            headers: Vec::new(),
+        },
+    ));
+    assert!(w.try_tick(false).await.is_err());
+    assert_eq!(w.main_head(), base, "nothing landed");
+    w.sim.clear_faults();
+    // The next tick picks the same batch up from the staging branch and lands it.
+    let r = w.tick().await;
+    assert_eq!(
+        outcome(&r),
+        &TickOutcome::Landed { prs: vec![1, 2] },
+        "{r:#?}"
+    );
+    assert_eq!(w.main_head(), tested);
+    w.shutdown().await;
+}
